@@ -1,0 +1,17 @@
+"""The transfer ledger (SQLAlchemy 2 + Alembic; SQLite by default, PostgreSQL supported)."""
+
+from m2pos.ledger._ledger import Ledger, OrderStatus, create_ledger_engine, migrate, utcnow
+from m2pos.ledger.tables import CreditMemoRow, EventRow, IntentRow, OrderRow, SettingsHistoryRow
+
+__all__ = [
+    "CreditMemoRow",
+    "EventRow",
+    "IntentRow",
+    "Ledger",
+    "OrderRow",
+    "OrderStatus",
+    "SettingsHistoryRow",
+    "create_ledger_engine",
+    "migrate",
+    "utcnow",
+]

@@ -1,0 +1,241 @@
+"""The merchant's settings: one validated model, read from TOML with environment overrides.
+
+``m2pos.toml`` (or ``--config PATH``) is overlaid with ``M2POS_<SECTION>__<KEY>`` variables, e.g.
+``M2POS_ORDERS__MODE=wait_for_invoice``; a variable's value is read as a TOML value when it parses
+as one (``true``, ``10``, ``[1, 2]``) and as a plain string otherwise. Unknown keys, wrong types
+and contradictory values are refused with a :class:`SettingsError` naming each key. Every key is
+documented in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_CONFIG_PATH = Path("m2pos.toml")
+ENV_PREFIX = "M2POS_"
+
+OrderMode = Literal["auto_invoice", "wait_for_invoice"]
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message names every offending key."""
+
+
+class _Section(BaseModel):
+    # Numbers coerce to text so that a numeric-looking secret in an environment variable still loads.
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+class MagentoSettings(_Section):
+    base_url: str = "http://127.0.0.1:8081"
+    store_code: str = "default"
+    consumer_key: SecretStr | None = None
+    consumer_secret: SecretStr | None = None
+    access_token: SecretStr | None = None
+    access_token_secret: SecretStr | None = None
+    bearer_token: SecretStr | None = None
+    store_ids: tuple[int, ...] | None = None  # None: orders from every store view
+    page_size: int = Field(default=100, ge=1, le=300)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    requests_per_second: float = Field(default=20.0, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// for a local sandbox)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> Self:
+        oauth = [self.consumer_key, self.consumer_secret, self.access_token, self.access_token_secret]
+        given = sum(v is not None for v in oauth)
+        if self.bearer_token is not None and given:
+            raise ValueError(
+                "give either the four OAuth 1.0a credentials (consumer_key, consumer_secret, "
+                "access_token, access_token_secret) or bearer_token, not both"
+            )
+        if 0 < given < 4:
+            missing = [
+                name
+                for name, value in zip(
+                    ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
+                    oauth,
+                    strict=True,
+                )
+                if value is None
+            ]
+            raise ValueError(f"OAuth 1.0a needs all four credentials; missing: {', '.join(missing)}")
+        return self
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.bearer_token is not None or self.consumer_key is not None
+
+
+class OrderSettings(_Section):
+    download_orders: bool = True
+    download_credit_memos: bool = True
+    mode: OrderMode = "auto_invoice"
+    # Orders created earlier are never downloaded; None means "when m2pos first ran".
+    start_date: datetime | None = None
+    poll_interval_seconds: float = Field(default=10.0, ge=1)
+    # Payment methods whose orders count as paid without an authorisation (e.g. ["checkmo"]).
+    paid_methods: tuple[str, ...] = ()
+    # Auto-Invoice: capture online through the gateway where the payment method can.
+    capture_online: bool = True
+    # Re-read this much before the cursor each cycle: Magento stamps updated_at before commit.
+    overlap_seconds: int = Field(default=120, ge=0)
+    # The reconciliation pass re-checks orders created within this window.
+    reconcile_window_hours: float = Field(default=48.0, gt=0)
+    reconcile_every_seconds: float = Field(default=600.0, gt=0)
+    # A failing item is retried with backoff, then marked "needs attention".
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=30.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    concurrency: int = Field(default=8, ge=1, le=256)
+    # Skipped "invoiced by something else" this many times in a day → warn about another auto-invoicer.
+    foreign_invoice_warning_threshold: int = Field(default=3, ge=1)
+
+    @field_validator("start_date")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _retry_bounds(self) -> Self:
+        if self.retry_max_seconds < self.retry_base_seconds:
+            raise ValueError("retry_max_seconds must not be smaller than retry_base_seconds")
+        return self
+
+
+POS_KINDS = ("memory", "lightspeed_onsite", "lightspeed_retail", "lightspeed_xseries", "heartland")
+
+
+class PosSettings(_Section):
+    model_config = ConfigDict(extra="allow", frozen=True, coerce_numbers_to_str=True)  # each POS adds keys
+
+    kind: str = "memory"
+    requests_per_second: float = Field(default=20.0, gt=0)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in POS_KINDS:
+            raise ValueError(f"unknown POS {value!r}; one of {', '.join(POS_KINDS)}")
+        return value
+
+
+class StateSettings(_Section):
+    database_url: str = "sqlite:///m2pos.db"
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgresql+psycopg2:")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+
+class NotificationSettings(_Section):
+    enabled: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    sender: str = "m2pos@localhost"
+    recipients: tuple[str, ...] = ()
+    digest_minutes: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _recipients_when_enabled(self) -> Self:
+        if self.enabled and not self.recipients:
+            raise ValueError("notifications are enabled but recipients is empty")
+        if self.smtp_ssl and self.smtp_starttls:
+            raise ValueError("choose smtp_ssl or smtp_starttls, not both")
+        return self
+
+
+class Settings(_Section):
+    magento: MagentoSettings = MagentoSettings()
+    orders: OrderSettings = OrderSettings()
+    pos: PosSettings = PosSettings()
+    state: StateSettings = StateSettings()
+    notifications: NotificationSettings = NotificationSettings()
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (default ``m2pos.toml`` when it exists), overlay the environment, validate."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    config_path = path if path is not None else DEFAULT_CONFIG_PATH
+    if path is not None and not path.exists():
+        raise SettingsError(f"{path}: no such settings file")
+    if config_path.exists():
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise SettingsError(f"{config_path}: not valid TOML: {error}") from None
+    _overlay_environment(data, environ)
+    return settings_from_dict(data, source=str(config_path))
+
+
+def settings_from_dict(data: Mapping[str, Any], source: str = "settings") -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error, source)) from None
+
+
+def describe_validation_error(error: ValidationError, source: str) -> str:
+    """One line per problem, each naming the key as it is written in the TOML file."""
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key (see docs/configuration.md for the keys m2pos reads)"
+        elif problem["type"] == "literal_error":
+            message = f"{message} (got {problem['input']!r})"
+        lines.append(f"  {key or '(top level)'}: {message}")
+    return f"{source}: invalid settings\n" + "\n".join(lines)
+
+
+def _overlay_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = [part.lower() for part in name.removeprefix(ENV_PREFIX).split("__")]
+        target = data
+        for part in path[:-1]:
+            node = target.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise SettingsError(f"{name}: {'.'.join(path[:-1])} is not a section")
+            target = node
+        target[path[-1]] = _env_value(raw)
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
