@@ -387,11 +387,11 @@ class Ledger:
                 or 0
             )
 
-    def known_order_ids(self, entity_ids: Sequence[int]) -> set[int]:
+    def orders_by_ids(self, entity_ids: Sequence[int]) -> list[OrderRow]:
         with self._session() as session:
-            return set(
+            return list(
                 session.scalars(
-                    select(OrderRow.magento_entity_id).where(
+                    select(OrderRow).where(
                         OrderRow.store == self.store, OrderRow.magento_entity_id.in_(list(entity_ids))
                     )
                 ).all()

@@ -1,0 +1,69 @@
+"""What one store's sync needs: its settings, ledger, Magento client, POS and clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from m2pos.ledger import Ledger, OrderRow
+from m2pos.magento import MagentoClient
+from m2pos.pos import PointOfSale
+from m2pos.rules import OrderRecord, RuleSettings, SettingsChange
+from m2pos.settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def rule_settings(settings: Settings) -> RuleSettings:
+    return RuleSettings(
+        download_orders=settings.orders.download_orders,
+        download_credit_memos=settings.orders.download_credit_memos,
+        mode=settings.orders.mode,
+        paid_methods=settings.orders.paid_methods,
+        store_ids=settings.magento.store_ids,
+        start_date=settings.orders.start_date,
+    )
+
+
+def order_record(row: OrderRow | None) -> OrderRecord:
+    if row is None:
+        return OrderRecord()
+    return OrderRecord(
+        in_pos=row.pos_document_id is not None, cancellation_carried=row.cancellation_carried_at is not None
+    )
+
+
+@dataclass
+class StoreContext:
+    settings: Settings
+    ledger: Ledger
+    magento: MagentoClient
+    pos: PointOfSale
+    clock: Clock = system_clock
+    # Filled by ``refresh_rules`` at the start of each cycle.
+    rules: RuleSettings = field(default_factory=RuleSettings)
+    history: list[SettingsChange] = field(default_factory=list)
+
+    def refresh_rules(self, changed_by: str = "settings file") -> None:
+        """Record the settings in the history when they changed, then read the history back.
+
+        The start date defaults to the first time m2pos ran for this store: a new installation
+        does not download the store's past.
+        """
+        now = self.clock()
+        first_run = self.ledger.set_marker_once("first_run", now)
+        rules = rule_settings(self.settings)
+        if rules.start_date is None:
+            rules = RuleSettings(**{**rules.__dict__, "start_date": first_run})
+        self.ledger.record_settings(rules, changed_by, now)
+        self.rules = rules
+        self.history = self.ledger.settings_history()
+
+    @property
+    def overlap(self) -> timedelta:
+        return timedelta(seconds=self.settings.orders.overlap_seconds)

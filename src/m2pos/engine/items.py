@@ -1,0 +1,239 @@
+"""One order or credit memo through the rules and, when they say so, into the POS: exactly once.
+
+Every external write is preceded by an intent in the ledger. If an earlier attempt left its
+intent open (a crash, a timeout), the document is first looked up by its reference (the Magento
+increment_id) and only created when it is not there.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from m2pos.engine.backoff import next_retry_at
+from m2pos.engine.context import StoreContext, order_record
+from m2pos.engine.crash import crash_point
+from m2pos.ledger import OrderStatus
+from m2pos.magento import MagentoError
+from m2pos.magento.models import CreditMemo, Order
+from m2pos.pos import PosDocument, PosError
+from m2pos.rules import CreditMemoRecord, Decision, Verdict, decide_credit_memo, decide_order
+from m2pos.settings import OrderMode
+
+log = logging.getLogger("m2pos.engine")
+
+
+class Outcome(StrEnum):
+    TRANSFERRED = "transferred"  # something was written to the POS or Magento this time
+    UNCHANGED = "unchanged"  # already done, or decided the same as before
+    SKIPPED = "skipped"
+    WAITING = "waiting"
+    FAILED = "failed"  # set aside with a retry time, or "needs attention"
+    DEFERRED = "deferred"  # failing earlier and not yet due again: left alone this cycle
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    kind: str  # "order" | "credit_memo"
+    entity_id: int
+    number: str
+    outcome: Outcome
+    message: str
+
+
+def _describe(error: Exception) -> tuple[str, bool]:
+    """The text shown to the merchant and whether retrying later can help."""
+    if isinstance(error, MagentoError):
+        return f"Magento: {error}", error.resolution.retryable
+    if isinstance(error, PosError):
+        return f"POS: {error.message}", error.retryable
+    return f"unexpected error ({type(error).__name__}): {error}", True
+
+
+async def handle_order(
+    ctx: StoreContext, order: Order, *, backfill: bool = False, force: bool = False
+) -> ItemResult:
+    """Judge ``order`` and carry out the decision. Never raises for a problem with this order.
+
+    ``force``: ignore a pending retry time (a person asked for the retry).
+    """
+    entity_id = order.entity_id
+    if entity_id is None:
+        raise ValueError("an order without entity_id cannot be handled")
+    number = order.increment_id or str(entity_id)
+    now = ctx.clock()
+    row = ctx.ledger.observe_order(order, now)
+    if (
+        not force
+        and row.status == OrderStatus.FAILED
+        and row.next_retry_at is not None
+        and row.next_retry_at > now
+    ):
+        return ItemResult("order", entity_id, number, Outcome.DEFERRED, row.last_error or "")
+    if not force and row.status == OrderStatus.NEEDS_ATTENTION:
+        return ItemResult("order", entity_id, number, Outcome.DEFERRED, row.last_error or "")
+
+    verdict = decide_order(
+        order, current=ctx.rules, history=ctx.history, record=order_record(row), backfill=backfill
+    )
+    previous_reason = row.reason
+    row = ctx.ledger.record_order_decision(entity_id, verdict, now)
+    try:
+        if verdict.decision == Decision.DOWNLOAD:
+            await _transfer(ctx, order, number, verdict)
+            return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, verdict.message)
+        if verdict.decision == Decision.CANCEL:
+            await _carry_cancellation(ctx, order, number)
+            return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, verdict.message)
+        if row.invoice_required and row.invoice_id is None:
+            await _invoice(ctx, order, number)  # transferred earlier; the invoice step is left
+            return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, "invoiced in Magento")
+    except Exception as error:
+        return _record_order_failure(ctx, entity_id, number, error)
+    outcome = {Decision.SKIP: Outcome.SKIPPED, Decision.WAIT: Outcome.WAITING}.get(
+        verdict.decision, Outcome.UNCHANGED
+    )
+    if outcome != Outcome.UNCHANGED and previous_reason == verdict.reason.value:
+        outcome = Outcome.UNCHANGED
+    return ItemResult("order", entity_id, number, outcome, verdict.message)
+
+
+async def _transfer(ctx: StoreContext, order: Order, number: str, verdict: Verdict) -> None:
+    entity_id = order.entity_id
+    assert entity_id is not None
+    reopened = ctx.ledger.start_intent("pos_create", entity_id, number, ctx.clock())
+    crash_point("before_pos_create")
+    document = await ctx.pos.find_document(number) if reopened else None
+    if document is None:
+        document = await ctx.pos.create_document(order, number)
+    else:
+        ctx.ledger.add_event(
+            "order", entity_id, "recovered", f"found POS {document.kind} {document.id} by reference"
+        )
+    crash_point("after_pos_create")
+    mode: OrderMode | None = verdict.mode
+    auto_invoice = mode == "auto_invoice"
+    ctx.ledger.mark_transferred(entity_id, document.id, document.kind, auto_invoice, ctx.clock())
+    log.info("order transferred", extra={"order": number, "pos_document": document.id})
+    if auto_invoice:
+        await _invoice(ctx, order, number)
+
+
+async def _invoice(ctx: StoreContext, order: Order, number: str) -> None:
+    entity_id = order.entity_id
+    assert entity_id is not None
+    ctx.ledger.start_intent("magento_invoice", entity_id, number, ctx.clock())
+    crash_point("before_invoice")
+    # Idempotent in the client: an invoice created by an earlier attempt is found, not doubled.
+    invoice_id = await ctx.magento.create_invoice(entity_id, capture=ctx.settings.orders.capture_online)
+    crash_point("after_invoice")
+    ctx.ledger.mark_invoiced(entity_id, invoice_id, ctx.clock())
+    log.info("order invoiced", extra={"order": number, "invoice": invoice_id})
+
+
+async def _carry_cancellation(ctx: StoreContext, order: Order, number: str) -> None:
+    entity_id = order.entity_id
+    assert entity_id is not None
+    row = ctx.ledger.order(entity_id)
+    assert row is not None and row.pos_document_id is not None
+    ctx.ledger.start_intent("pos_cancel", entity_id, number, ctx.clock())
+    document = PosDocument(row.pos_document_id, number, row.pos_document_kind or "")
+    await ctx.pos.cancel_document(document, order)  # adapters treat a second cancel as done
+    crash_point("after_pos_cancel")
+    ctx.ledger.mark_cancellation_carried(entity_id, ctx.clock())
+    log.info("order cancellation carried", extra={"order": number})
+
+
+def _record_order_failure(ctx: StoreContext, entity_id: int, number: str, error: Exception) -> ItemResult:
+    message, retryable = _describe(error)
+    message = f"Order {number}: {message}"
+    row = ctx.ledger.order(entity_id)
+    attempts = (row.attempts if row else 0) + 1
+    settings = ctx.settings.orders
+    now = ctx.clock()
+    retry_at = next_retry_at(
+        attempts,
+        now,
+        max_attempts=settings.max_attempts,
+        base_seconds=settings.retry_base_seconds,
+        max_seconds=settings.retry_max_seconds,
+        retryable=retryable,
+    )
+    ctx.ledger.record_order_failure(entity_id, message, retry_at, now)
+    log.warning("order failed", extra={"order": number, "error": message, "retry_at": str(retry_at)})
+    return ItemResult("order", entity_id, number, Outcome.FAILED, message)
+
+
+async def handle_credit_memo(
+    ctx: StoreContext, memo: CreditMemo, order: Order | None, *, force: bool = False
+) -> ItemResult:
+    """Carry ``memo`` as a POS return once its order is in the POS. Never raises for this memo."""
+    entity_id = memo.entity_id
+    if entity_id is None:
+        raise ValueError("a credit memo without entity_id cannot be handled")
+    number = memo.increment_id or str(entity_id)
+    order_number = order.increment_id if order else None
+    now = ctx.clock()
+    row = ctx.ledger.observe_credit_memo(memo, order_number, now)
+    if (
+        not force
+        and row.status == OrderStatus.FAILED
+        and row.next_retry_at is not None
+        and row.next_retry_at > now
+    ):
+        return ItemResult("credit_memo", entity_id, number, Outcome.DEFERRED, row.last_error or "")
+    if not force and row.status == OrderStatus.NEEDS_ATTENTION:
+        return ItemResult("credit_memo", entity_id, number, Outcome.DEFERRED, row.last_error or "")
+    order_row = ctx.ledger.order(memo.order_id) if memo.order_id is not None else None
+    pending = order_row is not None and order_row.status in (
+        OrderStatus.WAITING,
+        OrderStatus.PENDING,
+        OrderStatus.FAILED,
+        OrderStatus.NEEDS_ATTENTION,
+    )
+    verdict = decide_credit_memo(
+        memo,
+        current=ctx.rules,
+        order=order_record(order_row),
+        order_number=order_number,
+        order_pending=pending,
+        record=CreditMemoRecord(carried=row.carried_at is not None),
+    )
+    previous_reason = row.reason
+    ctx.ledger.record_credit_memo_decision(entity_id, verdict, now)
+    if verdict.decision != Decision.DOWNLOAD:
+        outcome = {Decision.SKIP: Outcome.SKIPPED, Decision.WAIT: Outcome.WAITING}.get(
+            verdict.decision, Outcome.UNCHANGED
+        )
+        if previous_reason == verdict.reason.value:
+            outcome = Outcome.UNCHANGED
+        return ItemResult("credit_memo", entity_id, number, outcome, verdict.message)
+    try:
+        assert order is not None and order_row is not None and order_row.pos_document_id is not None
+        reopened = ctx.ledger.start_intent("pos_return", entity_id, number, now)
+        document = await ctx.pos.find_return(number) if reopened else None
+        if document is None:
+            original = PosDocument(
+                order_row.pos_document_id, order_row.increment_id, order_row.pos_document_kind or ""
+            )
+            document = await ctx.pos.create_return(memo, order, original, number)
+        crash_point("after_pos_return")
+        ctx.ledger.mark_credit_memo_carried(entity_id, document.id, ctx.clock())
+        log.info("credit memo carried", extra={"credit_memo": number, "pos_return": document.id})
+        return ItemResult("credit_memo", entity_id, number, Outcome.TRANSFERRED, verdict.message)
+    except Exception as error:
+        message, retryable = _describe(error)
+        message = f"Credit memo {number}{f' of order {order_number}' if order_number else ''}: {message}"
+        settings = ctx.settings.orders
+        retry_at = next_retry_at(
+            row.attempts + 1,
+            ctx.clock(),
+            max_attempts=settings.max_attempts,
+            base_seconds=settings.retry_base_seconds,
+            max_seconds=settings.retry_max_seconds,
+            retryable=retryable,
+        )
+        ctx.ledger.record_credit_memo_failure(entity_id, message, retry_at, ctx.clock())
+        log.warning("credit memo failed", extra={"credit_memo": number, "error": message})
+        return ItemResult("credit_memo", entity_id, number, Outcome.FAILED, message)

@@ -1,0 +1,57 @@
+"""Per-system request-rate budgets: a token bucket, and an httpx transport that spends from it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import httpx
+
+
+class RateLimiter:
+    """At most ``rate`` acquisitions per second on average, bursts up to ``burst``.
+
+    Waiters are served in arrival order (one lock), so a burst of concurrent orders cannot starve
+    one another or exceed the budget.
+    """
+
+    def __init__(
+        self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1.0, rate)
+        self._clock = clock
+        self._tokens = self.burst
+        self._updated = clock()
+        self._lock = asyncio.Lock()
+        self.acquired = 0
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = self._clock()
+                self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    self.acquired += 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+class RateLimitedTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport so that every request first takes a token from ``limiter``."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, limiter: RateLimiter) -> None:
+        self.inner = inner
+        self.limiter = limiter
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.limiter.acquire()
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
