@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from m2pos.logs import LogFormat, configure_logging
+from m2pos.settings import Settings, SettingsError, load_settings, secret_values
+
+if TYPE_CHECKING:
+    from m2pos.engine import CycleReport
 
 app = typer.Typer(
     name="m2pos",
@@ -18,6 +30,42 @@ sandbox_app = typer.Typer(help="Run an emulator of a system m2pos talks to.", no
 check_app = typer.Typer(help="Test a connection and diagnose the known set-up traps.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(check_app, name="check")
+console = Console()
+errors = Console(stderr=True)
+
+
+@dataclass
+class CliOptions:
+    config: Path | None
+    log_format: LogFormat
+    log_level: str
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", envvar="M2POS_CONFIG", help="Settings file (default: ./m2pos.toml)."),
+    ] = None,
+    log_format: Annotated[str, typer.Option(help="Log lines as text or json.")] = "text",
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Global options; every command reads its settings from --config and M2POS_* variables."""
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("must be text or json", param_hint="--log-format")
+    ctx.obj = CliOptions(config, "json" if log_format == "json" else "text", log_level)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    options: CliOptions = ctx.obj or CliOptions(None, "text", "info")
+    try:
+        settings = load_settings(options.config)
+    except SettingsError as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    configure_logging(options.log_format, options.log_level, secret_values(settings))
+    return settings
 
 
 @sandbox_app.command("magento")
@@ -81,13 +129,246 @@ def check_magento(
     raise typer.Exit(0 if ok else 1)
 
 
-@app.command("demo")
-def demo(
-    port: Annotated[int, typer.Option(help="Port of the Magento sandbox.")] = 8081,
-    orders: Annotated[int, typer.Option(help="Number of demo orders.")] = 200,
+# --- the sync ----------------------------------------------------------------------------------
+
+
+def _print_report(report: CycleReport) -> None:
+    from m2pos.engine import Outcome
+
+    took = (report.finished_at or report.started_at) - report.started_at
+    counts = ", ".join(
+        f"{report.count(o)} {o.value}"
+        for o in (Outcome.TRANSFERRED, Outcome.SKIPPED, Outcome.WAITING, Outcome.FAILED)
+    )
+    colour = "green" if report.ok else "red"
+    verdict = "ok" if report.ok else "with problems"
+    console.print(f"[{colour}]cycle {verdict}[/{colour}] in {took.total_seconds():.1f}s: {counts}")
+    for result in report.results:
+        if result.outcome in (Outcome.TRANSFERRED, Outcome.FAILED):
+            console.print(f"  {result.outcome.value:<11} {result.message}", highlight=False)
+    for error in report.errors:
+        console.print(f"  [red]error[/red] {error}", highlight=False)
+
+
+async def _with_engine(
+    settings: Settings, action: str, stop: asyncio.Event | None = None, **kwargs: object
+) -> CycleReport:
+    from m2pos.engine import SyncEngine
+    from m2pos.engine.bootstrap import open_store
+
+    async with open_store(settings) as store:
+        engine = SyncEngine(store, stop)
+        method = getattr(engine, action)
+        report: CycleReport = await method(**kwargs)
+        return report
+
+
+@app.command("sync")
+def sync(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Run one full cycle and exit.")] = False,
 ) -> None:
-    """Start the Magento sandbox with demo data (the sync engine joins it in a later release)."""
-    sandbox_magento(port=port, orders=orders)
+    """Run one full sync cycle (exit code 0 only when no item failed); without --once, keep running."""
+    if not once:
+        run(ctx)
+        return
+    settings = _settings(ctx)
+    report = asyncio.run(_with_engine(settings, "run_cycle"))
+    _print_report(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("run")
+def run(ctx: typer.Context) -> None:
+    """Sync in a loop every orders.poll_interval_seconds; SIGTERM/SIGINT finish the items in hand."""
+    settings = _settings(ctx)
+    asyncio.run(_run_loop(settings))
+
+
+async def _run_loop(settings: Settings) -> None:
+    from m2pos.engine import SyncEngine
+    from m2pos.engine.bootstrap import open_store
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    console.print(
+        f"m2pos running: Magento {settings.magento.base_url} → POS {settings.pos.kind}; Ctrl-C stops"
+    )
+    async with open_store(settings) as store:
+        engine = SyncEngine(store, stop)
+        while not stop.is_set():
+            _print_report(await engine.run_cycle())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.orders.poll_interval_seconds)
+    console.print("m2pos stopped")
+
+
+@app.command("backfill")
+def backfill(
+    ctx: typer.Context,
+    since: Annotated[datetime, typer.Option(help="Bring in orders created on or after this date (UTC).")],
+) -> None:
+    """Judge every order created since DATE by the current settings and carry the eligible ones."""
+    from rich.progress import Progress
+
+    settings = _settings(ctx)
+    since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+    with Progress(console=console) as progress:
+        task = progress.add_task("backfill", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = asyncio.run(_with_engine(settings, "backfill", since=since, progress=advance))
+    _print_report(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("retry")
+def retry(
+    ctx: typer.Context, number: Annotated[str, typer.Argument(help="Magento order or credit memo number.")]
+) -> None:
+    """Retry a failed order or credit memo now, whatever its retry schedule."""
+    from m2pos.ledger import Ledger
+
+    settings = _settings(ctx)
+    ledger = Ledger.open(settings.state.database_url)
+    try:
+        orders = ledger.orders_by_number(number)
+        memos = [m for m in ledger.list_credit_memos(limit=1_000_000) if m.increment_id == number]
+    finally:
+        ledger.close()
+    if not orders and not memos:
+        errors.print(f"No order or credit memo {number} in the ledger. `m2pos explain {number}` shows why.")
+        raise typer.Exit(2)
+    ok = True
+    for row in orders:
+        report = asyncio.run(_with_engine(settings, "retry_order", entity_id=row.magento_entity_id))
+        _print_report(report)
+        ok = ok and report.ok
+    for memo in memos:
+        report = asyncio.run(_with_engine(settings, "retry_credit_memo", entity_id=memo.magento_entity_id))
+        _print_report(report)
+        ok = ok and report.ok
+    raise typer.Exit(0 if ok else 1)
+
+
+# --- what happened ------------------------------------------------------------------------------
+
+
+@app.command("explain")
+def explain(
+    ctx: typer.Context, number: Annotated[str, typer.Argument(help="Magento order number (increment_id).")]
+) -> None:
+    """Every rule checked for one order, with the values seen, and its timeline."""
+    from m2pos.engine.explain import explain_order
+
+    settings = _settings(ctx)
+    explanations = asyncio.run(explain_order(settings, number))
+    if not explanations:
+        errors.print(f"Magento has no order {number} (searched by increment_id).")
+        raise typer.Exit(2)
+    for item in explanations:
+        verdict = item.verdict
+        console.print(
+            f"[bold]Order {number}[/bold] (entity_id {item.entity_id}, store view {item.store_id}): "
+            f"[bold]{verdict.decision.value}[/bold] — {verdict.message}",
+            highlight=False,
+        )
+        table = Table("rule", "passed", "value seen")
+        for check in verdict.checks:
+            table.add_row(check.rule, "yes" if check.passed else "[red]no[/red]", check.seen)
+        console.print(table)
+        if item.status:
+            console.print(
+                f"Ledger status: {item.status}"
+                + (f" — last error: {item.last_error}" if item.last_error else "")
+            )
+        for event in item.timeline:
+            console.print(f"  {event.at:%Y-%m-%d %H:%M:%S} {event.step:<22} {event.detail}", highlight=False)
+
+
+@app.command("orders")
+def orders(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(help="waiting, skipped, pending, transferred, failed or needs_attention."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+) -> None:
+    """Orders m2pos has seen, with where each stands and why."""
+    from m2pos.ledger import Ledger, OrderStatus
+
+    if status is not None and status not in OrderStatus.ALL:
+        raise typer.BadParameter(f"must be one of {', '.join(OrderStatus.ALL)}", param_hint="--status")
+    settings = _settings(ctx)
+    ledger = Ledger.open(settings.state.database_url)
+    try:
+        rows = ledger.list_orders(status, limit)
+    finally:
+        ledger.close()
+    table = Table("order", "created (UTC)", "Magento state", "status", "POS document", "invoice", "why")
+    for row in rows:
+        table.add_row(
+            row.increment_id,
+            f"{row.created_at:%Y-%m-%d %H:%M}" if row.created_at else "",
+            row.magento_state or "",
+            row.status,
+            row.pos_document_id or "",
+            str(row.invoice_id or ""),
+            row.last_error
+            if row.status in (OrderStatus.FAILED, OrderStatus.NEEDS_ATTENTION)
+            else (row.message or ""),
+        )
+    console.print(table)
+
+
+@app.command("status")
+def status(ctx: typer.Context) -> None:
+    """Last successful cycle, cursors, counts by status, and warnings."""
+    from m2pos.ledger import Ledger
+    from m2pos.notify import store_warnings
+
+    settings = _settings(ctx)
+    ledger = Ledger.open(settings.state.database_url)
+    try:
+        now = datetime.now(UTC)
+        last_success = ledger.marker("last_success")
+        last_cycle = ledger.marker("last_cycle")
+        console.print(f"Magento: {settings.magento.base_url} (store code {settings.magento.store_code})")
+        console.print(f"POS: {settings.pos.kind}; mode: {settings.orders.mode}")
+        console.print(
+            f"Last successful cycle: {last_success.at:%Y-%m-%d %H:%M:%S} UTC"
+            if last_success
+            else "Last successful cycle: never"
+        )
+        if last_cycle:
+            console.print(f"Last cycle: {last_cycle.at:%Y-%m-%d %H:%M:%S} UTC ({last_cycle.detail})")
+        for stream in ("orders", "credit_memos"):
+            cursor = ledger.cursor(stream)
+            console.print(
+                f"Cursor {stream}: {cursor:%Y-%m-%d %H:%M:%S} UTC"
+                if cursor
+                else f"Cursor {stream}: not started"
+            )
+        counts = ledger.order_counts()
+        memo_counts = ledger.credit_memo_counts()
+        console.print("Orders: " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none"))
+        console.print(
+            "Credit memos: " + (", ".join(f"{v} {k}" for k, v in sorted(memo_counts.items())) or "none")
+        )
+        for warning in store_warnings(ledger, settings.orders, now):
+            console.print(f"[yellow]Warning:[/yellow] {warning}")
+        open_intents = ledger.open_intents()
+        if open_intents:
+            console.print(
+                f"{len(open_intents)} writes were interrupted and will be checked before being repeated."
+            )
+    finally:
+        ledger.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

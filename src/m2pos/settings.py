@@ -239,3 +239,20 @@ def _env_value(raw: str) -> Any:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret in the settings, so that logs can mask them."""
+    candidates = [
+        settings.magento.consumer_key,
+        settings.magento.consumer_secret,
+        settings.magento.access_token,
+        settings.magento.access_token_secret,
+        settings.magento.bearer_token,
+        settings.notifications.smtp_password,
+    ]
+    values = [c.get_secret_value() for c in candidates if c is not None]
+    for key, value in (settings.pos.model_extra or {}).items():
+        if isinstance(value, str) and any(word in key for word in ("password", "secret", "token", "private")):
+            values.append(value)
+    return values

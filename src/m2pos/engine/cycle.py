@@ -22,6 +22,7 @@ from m2pos.engine.crash import crash_point
 from m2pos.engine.items import ItemResult, Outcome, handle_credit_memo, handle_order
 from m2pos.magento import SearchCriteria
 from m2pos.magento.models import CreditMemo, Order
+from m2pos.notify import maybe_send_digest
 
 log = logging.getLogger("m2pos.engine")
 
@@ -73,6 +74,12 @@ class SyncEngine:
         if report.ok:
             ctx.ledger.set_marker("last_success", report.finished_at)
         ctx.ledger.set_marker("last_cycle", report.finished_at, "ok" if report.ok else "failed")
+        try:
+            await maybe_send_digest(
+                ctx.ledger, ctx.settings.notifications, ctx.settings.orders, report.finished_at
+            )
+        except OSError as error:  # an unreachable mail server must not stop the sync
+            report.errors.append(f"the notification e-mail could not be sent: {error}")
         return report
 
     async def backfill(
