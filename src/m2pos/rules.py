@@ -153,7 +153,7 @@ def decide_order(
 
     cancelled = order.state == "canceled"
     if record.in_pos:
-        check("already in the POS", True, "the ledger has a POS document")
+        check("not yet in the POS", False, "the ledger has a POS document")
         if cancelled and not record.cancellation_carried:
             return verdict(
                 Decision.CANCEL,
@@ -168,7 +168,7 @@ def decide_order(
                 f"Order {number} is in the POS and its cancellation has been carried.",
             )
         return verdict(Decision.DONE, Reason.ALREADY_IN_POS, f"Order {number} is already in the POS.")
-    check("already in the POS", False, "no POS document in the ledger")
+    check("not yet in the POS", True, "no POS document in the ledger")
 
     if not check(
         "Download Orders is on", current.download_orders, f"download_orders={current.download_orders}"
@@ -216,7 +216,7 @@ def decide_order(
             f"Order {number} was cancelled before it was downloaded, so it is never downloaded.",
         )
 
-    rules = current if backfill else settings_at(history, created)
+    rules = current if backfill or not history else settings_at(history, created)
     mode = rules.mode
     check("Order Download Mode in effect when the order was created", True, f"mode={mode}")
     invoiced = order.total_invoiced

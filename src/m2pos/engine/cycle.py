@@ -103,7 +103,7 @@ class SyncEngine:
 
         try:
             await self._each(aiter(paginator), handle, report)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
             report.errors.append(f"reading orders from Magento failed: {error}")
         report.finished_at = ctx.clock()
         return report
@@ -123,7 +123,7 @@ class SyncEngine:
 
         try:
             complete = await self._each(aiter(ctx.magento.orders(criteria)), handle, report)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
             report.errors.append(f"reading orders from Magento failed: {error}")
             log.error("orders feed failed", extra={"error": str(error)})
             return
@@ -148,7 +148,7 @@ class SyncEngine:
             try:
                 orders = ctx.magento.orders(SearchCriteria().where("entity_id", "in", chunk))
                 await self._each(aiter(orders), lambda o: handle_order(ctx, o, force=force), report)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
                 report.errors.append(f"reading orders {chunk[0]}…{chunk[-1]} from Magento failed: {error}")
                 return
 
@@ -168,7 +168,7 @@ class SyncEngine:
         try:
             memos = ctx.magento.credit_memos(SearchCriteria().where("updated_at", "gteq", since))
             complete = await self._each(aiter(memos), handle, report, concurrent=False)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
             report.errors.append(f"reading credit memos from Magento failed: {error}")
             return
         if complete:
@@ -197,7 +197,7 @@ class SyncEngine:
                     report,
                     concurrent=False,
                 )
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
                 report.errors.append(f"reading credit memos from Magento failed: {error}")
                 return
 
@@ -243,7 +243,7 @@ class SyncEngine:
                         and (row.updated_at != order.updated_at or row.magento_state != order.state)
                     ):
                         stale.append(order.entity_id)  # type: ignore[arg-type]
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
             report.errors.append(f"reconciliation could not read orders from Magento: {error}")
             return
         if stale:

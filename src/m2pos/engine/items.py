@@ -89,7 +89,7 @@ async def handle_order(
         if row.invoice_required and row.invoice_id is None:
             await _invoice(ctx, order, number)  # transferred earlier; the invoice step is left
             return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, "invoiced in Magento")
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - one bad item must not stop the others
         return _record_order_failure(ctx, entity_id, number, error)
     outcome = {Decision.SKIP: Outcome.SKIPPED, Decision.WAIT: Outcome.WAITING}.get(
         verdict.decision, Outcome.UNCHANGED
@@ -222,7 +222,7 @@ async def handle_credit_memo(
         ctx.ledger.mark_credit_memo_carried(entity_id, document.id, ctx.clock())
         log.info("credit memo carried", extra={"credit_memo": number, "pos_return": document.id})
         return ItemResult("credit_memo", entity_id, number, Outcome.TRANSFERRED, verdict.message)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - one bad item must not stop the others
         message, retryable = _describe(error)
         message = f"Credit memo {number}{f' of order {order_number}' if order_number else ''}: {message}"
         settings = ctx.settings.orders
