@@ -309,6 +309,7 @@ class Ledger:
         with self._session() as session:
             row = self._require_order(session, entity_id)
             row.cancellation_carried_at = now
+            row.invoice_required = False  # a cancelled order is not invoiced any more
             row.status = OrderStatus.TRANSFERRED
             row.attempts, row.last_error, row.next_retry_at = 0, None, None
             self._complete_intent(session, "pos_cancel", entity_id, now)
