@@ -6,11 +6,11 @@ sentence a merchant understands, and every check made with the value it saw (``m
 
 Which settings apply (documented in docs/rules.md):
 
-* Download Orders / Download Credit Memos, the start date and the store views are the switches
-  in effect *now*.
-* The Order Download Mode and the paid payment methods are those in effect *when the order was
-  created*: changing the mode is not retroactive. ``m2pos backfill`` judges older orders by the
-  current settings instead.
+* The Order Download Mode is the one in effect *when the order was created*: changing the mode is
+  not retroactive. ``m2pos backfill`` judges older orders by the current mode instead.
+* Everything else (Download Orders / Download Credit Memos, the start date, the store views, the
+  payment methods that count as paid) is what is in effect *now*, so that e.g. trusting check
+  payments lets the check orders already waiting through.
 """
 
 from __future__ import annotations
@@ -216,8 +216,7 @@ def decide_order(
             f"Order {number} was cancelled before it was downloaded, so it is never downloaded.",
         )
 
-    rules = current if backfill or not history else settings_at(history, created)
-    mode = rules.mode
+    mode = current.mode if backfill or not history else settings_at(history, created).mode
     check("Order Download Mode in effect when the order was created", True, f"mode={mode}")
     invoiced = order.total_invoiced
     if mode == "wait_for_invoice":
@@ -259,7 +258,7 @@ def decide_order(
             "Pending Payment and Processing orders.",
             mode,
         )
-    paid, seen = is_paid(order, rules.paid_methods)
+    paid, seen = is_paid(order, current.paid_methods)
     if not check(
         "paid (authorised or captured for the grand total, zero total, or a paid method)", paid, seen
     ):
