@@ -129,6 +129,22 @@ def check_magento(
     raise typer.Exit(0 if ok else 1)
 
 
+@app.command("demo")
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the Magento sandbox (0: any free port).")] = 8081,
+    orders: Annotated[int, typer.Option(help="Demo orders generated in the sandbox.")] = 200,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
+    ] = None,
+) -> None:
+    """Everything on the embedded defaults: Magento sandbox, memory POS, SQLite ledger, the sync loop
+    and live shop traffic, printing what moves."""
+    from m2pos.demo import run_demo
+
+    configure_logging("text", "warning")
+    asyncio.run(run_demo(port, orders, duration))
+
+
 # --- the sync ----------------------------------------------------------------------------------
 
 

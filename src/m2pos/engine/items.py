@@ -81,14 +81,15 @@ async def handle_order(
     row = ctx.ledger.record_order_decision(entity_id, verdict, now)
     try:
         if verdict.decision == Decision.DOWNLOAD:
-            await _transfer(ctx, order, number, verdict)
-            return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, verdict.message)
+            done = await _transfer(ctx, order, number, verdict)
+            return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, done)
         if verdict.decision == Decision.CANCEL:
             await _carry_cancellation(ctx, order, number)
             return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, verdict.message)
         if row.invoice_required and row.invoice_id is None:
-            await _invoice(ctx, order, number)  # transferred earlier; the invoice step is left
-            return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, "invoiced in Magento")
+            invoice_id = await _invoice(ctx, order, number)  # transferred earlier; the invoice step is left
+            done = f"Order {number} invoiced in Magento (invoice {invoice_id})."
+            return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, done)
     except Exception as error:  # noqa: BLE001 - one bad item must not stop the others
         return _record_order_failure(ctx, entity_id, number, error)
     outcome = {Decision.SKIP: Outcome.SKIPPED, Decision.WAIT: Outcome.WAITING}.get(
@@ -99,7 +100,8 @@ async def handle_order(
     return ItemResult("order", entity_id, number, outcome, verdict.message)
 
 
-async def _transfer(ctx: StoreContext, order: Order, number: str, verdict: Verdict) -> None:
+async def _transfer(ctx: StoreContext, order: Order, number: str, verdict: Verdict) -> str:
+    """Create the POS document (once), then invoice when the order's mode says so; say what was done."""
     entity_id = order.entity_id
     assert entity_id is not None
     reopened = ctx.ledger.start_intent("pos_create", entity_id, number, ctx.clock())
@@ -116,11 +118,14 @@ async def _transfer(ctx: StoreContext, order: Order, number: str, verdict: Verdi
     auto_invoice = mode == "auto_invoice"
     ctx.ledger.mark_transferred(entity_id, document.id, document.kind, auto_invoice, ctx.clock())
     log.info("order transferred", extra={"order": number, "pos_document": document.id})
+    done = f"Order {number} is in the POS as {document.kind} {document.id}"
     if auto_invoice:
-        await _invoice(ctx, order, number)
+        invoice_id = await _invoice(ctx, order, number)
+        return f"{done} and invoiced in Magento (invoice {invoice_id})."
+    return f"{done}."
 
 
-async def _invoice(ctx: StoreContext, order: Order, number: str) -> None:
+async def _invoice(ctx: StoreContext, order: Order, number: str) -> int:
     entity_id = order.entity_id
     assert entity_id is not None
     ctx.ledger.start_intent("magento_invoice", entity_id, number, ctx.clock())
@@ -130,6 +135,7 @@ async def _invoice(ctx: StoreContext, order: Order, number: str) -> None:
     crash_point("after_invoice")
     ctx.ledger.mark_invoiced(entity_id, invoice_id, ctx.clock())
     log.info("order invoiced", extra={"order": number, "invoice": invoice_id})
+    return invoice_id
 
 
 async def _carry_cancellation(ctx: StoreContext, order: Order, number: str) -> None:
