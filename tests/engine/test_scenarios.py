@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from tests.engine.conftest import Store
@@ -130,6 +131,68 @@ def test_download_credit_memos_off(store: Store) -> None:
     store.configure(orders={"download_credit_memos": False})
     order = store.sandbox.control.place_order("simple", payment="authorised")
     assert store.cli("sync", "--once").exit_code == 0
+    store.sandbox.control.refund(order["entity_id"])
+    assert store.cli("sync", "--once").exit_code == 0
+    assert store.pos().documents("return") == []
+    assert store.ledger().credit_memo_counts() == {"skipped": 1}
+
+
+def test_the_mode_is_not_retroactive(store: Store) -> None:
+    assert store.cli("sync", "--once").exit_code == 0  # Auto-Invoice recorded in the history
+    before = store.sandbox.control.place_order("simple", payment="authorised")
+    time.sleep(1.1)  # Magento's timestamps have whole seconds
+    store.configure(orders={"mode": "wait_for_invoice"})
+    assert store.cli("sync", "--once").exit_code == 0
+    time.sleep(1.1)
+    after = store.sandbox.control.place_order("simple", payment="authorised")
+    assert store.cli("sync", "--once").exit_code == 0
+    # Created under Auto-Invoice: downloaded and invoiced by m2pos although the mode is now Wait for Invoice.
+    assert store.pos_references() == [before["increment_id"]]
+    assert store.sandbox.control.count("POST /V1/order/{orderId}/invoice") == 1
+    assert "waits for an invoice" in store.cli("explain", after["increment_id"]).output
+
+
+def test_cancelled_after_download_is_carried_to_the_pos(store: Store) -> None:
+    order = store.sandbox.control.place_order("simple", payment="authorised")
+    crashed = store.process("sync", "--once", env={"M2POS_CRASH_AT": "after_pos_create"})
+    assert crashed.returncode == 86, crashed.stderr
+    # The order reached the POS but m2pos died before invoicing; the merchant cancels it meanwhile.
+    store.sandbox.control.cancel(order["entity_id"])
+    result = store.cli("sync", "--once")
+    assert result.exit_code == 0, result.output
+    documents = store.pos().documents("sale")
+    assert [(d.reference, d.status) for d in documents] == [(order["increment_id"], "void")]
+    assert store.sandbox.control.count("POST /V1/order/{orderId}/invoice") == 0
+    assert store.ledger().open_intents() == []
+
+
+def test_only_selected_store_views_are_downloaded(store: Store) -> None:
+    store.configure(magento={"store_ids": [2]})
+    one = store.sandbox.control.place_order("simple", payment="authorised", store_id=1)
+    two = store.sandbox.control.place_order("simple", payment="authorised", store_id=2)
+    assert store.cli("sync", "--once").exit_code == 0
+    assert store.pos_references() == [two["increment_id"]]
+    seen = [row.increment_id for row in store.ledger().list_orders()]
+    assert seen == [two["increment_id"]]  # filtered in the Magento search itself
+    assert one["increment_id"] != two["increment_id"]
+
+
+def test_reconciliation_finds_an_order_the_incremental_read_missed(store: Store) -> None:
+    store.configure(orders={"reconcile_every_seconds": 100_000})
+    assert store.cli("sync", "--once").exit_code == 0  # reconciles once, then not for a long time
+    # An order whose transaction committed late: the cursor (minus the overlap) is already past it.
+    late = store.sandbox.control.place_order("simple", payment="authorised")
+    store.ledger().set_cursor("orders", datetime.now(UTC) + timedelta(hours=1))
+    assert store.cli("sync", "--once").exit_code == 0
+    assert store.pos_references() == []
+    store.configure(orders={"reconcile_every_seconds": 1})
+    time.sleep(1.1)
+    assert store.cli("sync", "--once").exit_code == 0
+    assert store.pos_references() == [late["increment_id"]]
+
+
+def test_credit_memo_of_an_order_never_downloaded_is_skipped(store: Store) -> None:
+    order = store.sandbox.control.place_order("simple", payment="captured")  # invoiced elsewhere: skipped
     store.sandbox.control.refund(order["entity_id"])
     assert store.cli("sync", "--once").exit_code == 0
     assert store.pos().documents("return") == []

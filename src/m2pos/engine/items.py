@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from m2pos.engine.backoff import next_retry_at
 from m2pos.engine.context import StoreContext, order_record
 from m2pos.engine.crash import crash_point
-from m2pos.ledger import OrderStatus
+from m2pos.ledger import CreditMemoRow, OrderRow, OrderStatus
 from m2pos.magento import MagentoError
 from m2pos.magento.models import CreditMemo, Order
 from m2pos.pos import PosDocument, PosError
@@ -51,6 +52,15 @@ def _describe(error: Exception) -> tuple[str, bool]:
     return f"unexpected error ({type(error).__name__}): {error}", True
 
 
+def _deferred(row: OrderRow | CreditMemoRow, now: datetime, force: bool) -> bool:
+    """Failing earlier and not due again (or waiting for a person): leave it alone this time."""
+    if force:
+        return False
+    if row.status == OrderStatus.NEEDS_ATTENTION:
+        return True
+    return row.status == OrderStatus.FAILED and row.next_retry_at is not None and row.next_retry_at > now
+
+
 async def handle_order(
     ctx: StoreContext, order: Order, *, backfill: bool = False, force: bool = False
 ) -> ItemResult:
@@ -64,19 +74,22 @@ async def handle_order(
     number = order.increment_id or str(entity_id)
     now = ctx.clock()
     row = ctx.ledger.observe_order(order, now)
-    if (
-        not force
-        and row.status == OrderStatus.FAILED
-        and row.next_retry_at is not None
-        and row.next_retry_at > now
-    ):
-        return ItemResult("order", entity_id, number, Outcome.DEFERRED, row.last_error or "")
-    if not force and row.status == OrderStatus.NEEDS_ATTENTION:
-        return ItemResult("order", entity_id, number, Outcome.DEFERRED, row.last_error or "")
 
-    verdict = decide_order(
-        order, current=ctx.rules, history=ctx.history, record=order_record(row), backfill=backfill
-    )
+    def judge() -> Verdict:
+        return decide_order(
+            order, current=ctx.rules, history=ctx.history, record=order_record(row), backfill=backfill
+        )
+
+    # A cancellation is a new step, carried even while an earlier step waits for its retry.
+    if _deferred(row, now, force) and judge().decision != Decision.CANCEL:
+        return ItemResult("order", entity_id, number, Outcome.DEFERRED, row.last_error or "")
+    try:
+        row, unfinished = await _recover_transfer(ctx, row, number)
+    except Exception as error:  # noqa: BLE001 - one bad item must not stop the others
+        return _record_order_failure(ctx, entity_id, number, error)
+    verdict = judge()
+    if unfinished and verdict.decision != Decision.DOWNLOAD:
+        ctx.ledger.close_intent("pos_create", entity_id)  # never reached the POS, and no longer wanted
     previous_reason = row.reason
     row = ctx.ledger.record_order_decision(entity_id, verdict, now)
     try:
@@ -100,19 +113,36 @@ async def handle_order(
     return ItemResult("order", entity_id, number, outcome, verdict.message)
 
 
+async def _recover_transfer(ctx: StoreContext, row: OrderRow, number: str) -> tuple[OrderRow, bool]:
+    """An earlier attempt started a POS write and never recorded its end: ask the POS first.
+
+    This comes before the rules, because the order may have changed since (been cancelled, say),
+    and an order that reached the POS must be treated as one that did. Returns the row and
+    whether an unfinished write is still open (the POS has no document for it).
+    """
+    if row.pos_document_id is not None or not ctx.ledger.intent_open("pos_create", row.magento_entity_id):
+        return row, False
+    document = await ctx.pos.find_document(number)
+    if document is None:
+        return row, True
+    ctx.ledger.add_event(
+        "order", row.magento_entity_id, "recovered", f"found POS {document.kind} {document.id} by reference"
+    )
+    recovered = ctx.ledger.mark_transferred(
+        row.magento_entity_id, document.id, document.kind, row.mode == "auto_invoice", ctx.clock()
+    )
+    return recovered, False
+
+
 async def _transfer(ctx: StoreContext, order: Order, number: str, verdict: Verdict) -> str:
     """Create the POS document (once), then invoice when the order's mode says so; say what was done."""
     entity_id = order.entity_id
     assert entity_id is not None
-    reopened = ctx.ledger.start_intent("pos_create", entity_id, number, ctx.clock())
+    # An open intent from an earlier attempt was resolved by _recover_transfer before the rules ran:
+    # if we get here, the POS has no document for this order.
+    ctx.ledger.start_intent("pos_create", entity_id, number, ctx.clock())
     crash_point("before_pos_create")
-    document = await ctx.pos.find_document(number) if reopened else None
-    if document is None:
-        document = await ctx.pos.create_document(order, number)
-    else:
-        ctx.ledger.add_event(
-            "order", entity_id, "recovered", f"found POS {document.kind} {document.id} by reference"
-        )
+    document = await ctx.pos.create_document(order, number)
     crash_point("after_pos_create")
     mode: OrderMode | None = verdict.mode
     auto_invoice = mode == "auto_invoice"
@@ -151,22 +181,24 @@ async def _carry_cancellation(ctx: StoreContext, order: Order, number: str) -> N
     log.info("order cancellation carried", extra={"order": number})
 
 
-def _record_order_failure(ctx: StoreContext, entity_id: int, number: str, error: Exception) -> ItemResult:
-    message, retryable = _describe(error)
-    message = f"Order {number}: {message}"
-    row = ctx.ledger.order(entity_id)
-    attempts = (row.attempts if row else 0) + 1
+def _retry_at(ctx: StoreContext, attempts: int, retryable: bool) -> datetime | None:
     settings = ctx.settings.orders
-    now = ctx.clock()
-    retry_at = next_retry_at(
+    return next_retry_at(
         attempts,
-        now,
+        ctx.clock(),
         max_attempts=settings.max_attempts,
         base_seconds=settings.retry_base_seconds,
         max_seconds=settings.retry_max_seconds,
         retryable=retryable,
     )
-    ctx.ledger.record_order_failure(entity_id, message, retry_at, now)
+
+
+def _record_order_failure(ctx: StoreContext, entity_id: int, number: str, error: Exception) -> ItemResult:
+    text, retryable = _describe(error)
+    message = f"Order {number}: {text}"
+    row = ctx.ledger.order(entity_id)
+    retry_at = _retry_at(ctx, (row.attempts if row else 0) + 1, retryable)
+    ctx.ledger.record_order_failure(entity_id, message, retry_at, ctx.clock())
     log.warning("order failed", extra={"order": number, "error": message, "retry_at": str(retry_at)})
     return ItemResult("order", entity_id, number, Outcome.FAILED, message)
 
@@ -182,14 +214,7 @@ async def handle_credit_memo(
     order_number = order.increment_id if order else None
     now = ctx.clock()
     row = ctx.ledger.observe_credit_memo(memo, order_number, now)
-    if (
-        not force
-        and row.status == OrderStatus.FAILED
-        and row.next_retry_at is not None
-        and row.next_retry_at > now
-    ):
-        return ItemResult("credit_memo", entity_id, number, Outcome.DEFERRED, row.last_error or "")
-    if not force and row.status == OrderStatus.NEEDS_ATTENTION:
+    if _deferred(row, now, force):
         return ItemResult("credit_memo", entity_id, number, Outcome.DEFERRED, row.last_error or "")
     order_row = ctx.ledger.order(memo.order_id) if memo.order_id is not None else None
     pending = order_row is not None and order_row.status in (
@@ -229,17 +254,9 @@ async def handle_credit_memo(
         log.info("credit memo carried", extra={"credit_memo": number, "pos_return": document.id})
         return ItemResult("credit_memo", entity_id, number, Outcome.TRANSFERRED, verdict.message)
     except Exception as error:  # noqa: BLE001 - one bad item must not stop the others
-        message, retryable = _describe(error)
-        message = f"Credit memo {number}{f' of order {order_number}' if order_number else ''}: {message}"
-        settings = ctx.settings.orders
-        retry_at = next_retry_at(
-            row.attempts + 1,
-            ctx.clock(),
-            max_attempts=settings.max_attempts,
-            base_seconds=settings.retry_base_seconds,
-            max_seconds=settings.retry_max_seconds,
-            retryable=retryable,
-        )
+        text, retryable = _describe(error)
+        message = f"Credit memo {number}{f' of order {order_number}' if order_number else ''}: {text}"
+        retry_at = _retry_at(ctx, row.attempts + 1, retryable)
         ctx.ledger.record_credit_memo_failure(entity_id, message, retry_at, ctx.clock())
         log.warning("credit memo failed", extra={"credit_memo": number, "error": message})
         return ItemResult("credit_memo", entity_id, number, Outcome.FAILED, message)

@@ -129,10 +129,12 @@ class Ledger:
             ).first()
             if latest is not None and latest.settings_json == encoded:
                 return False
+            # Magento stamps orders in whole seconds: an order stamped in the second of the change
+            # is judged by the new settings.
             session.add(
                 SettingsHistoryRow(
                     store=self.store,
-                    effective_from=at or utcnow(),
+                    effective_from=(at or utcnow()).replace(microsecond=0),
                     settings_json=encoded,
                     changed_by=changed_by,
                 )
@@ -313,6 +315,10 @@ class Ledger:
             row.status = OrderStatus.TRANSFERRED
             row.attempts, row.last_error, row.next_retry_at = 0, None, None
             self._complete_intent(session, "pos_cancel", entity_id, now)
+            if row.invoice_id is None:
+                # The invoice step is dropped with the cancellation; an intent a crash left open for it
+                # is settled too (Magento cannot cancel an order m2pos invoiced, so none exists).
+                self._complete_intent(session, "magento_invoice", entity_id, now)
             self._event(session, "order", entity_id, "cancellation_carried", "cancelled in the POS", now)
             return row
 
@@ -571,6 +577,22 @@ class Ledger:
             row.attempts += 1
             row.started_at, row.completed_at, row.reference = now, None, reference
             return earlier_open
+
+    def intent_open(self, action: str, subject_id: int) -> bool:
+        with self._session() as session:
+            row = session.scalars(
+                select(IntentRow).where(
+                    IntentRow.store == self.store,
+                    IntentRow.action == action,
+                    IntentRow.subject_id == subject_id,
+                )
+            ).first()
+            return row is not None and row.completed_at is None
+
+    def close_intent(self, action: str, subject_id: int, now: datetime | None = None) -> None:
+        """The write was found not to have happened and is no longer wanted (the order changed)."""
+        with self._session() as session:
+            self._complete_intent(session, action, subject_id, now or utcnow())
 
     def open_intents(self) -> list[IntentRow]:
         with self._session() as session:
