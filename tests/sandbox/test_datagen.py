@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,16 +75,14 @@ def test_variety_of_the_demo_orders(schema_validate: Any) -> None:
         schema_validate(definition, sandbox.backend.search(kind, SearchCriteria(page_size=50)))
 
 
-def test_generation_is_fast_enough() -> None:
-    start = time.monotonic()
+def test_a_large_store_generates_and_pages_deep() -> None:
+    # Generation speed and memory at 100,000 orders are measured by bench/, not asserted here.
     sandbox = MagentoSandbox(orders=5000, seed=1)
-    elapsed = time.monotonic() - start
     assert sandbox.order_count() == 5000
-    assert elapsed < 15, (
-        elapsed
-    )  # about 0.35 ms an order; 100,000 took ~42 s (348 MB peak RSS) on the dev machine
     page = sandbox.backend.search("orders", SearchCriteria(page_size=100, current_page=30))
-    assert page["total_count"] == 5000 and len(page["items"]) == 100
+    assert page["total_count"] == 5000
+    assert len(page["items"]) == 100
+    assert page["items"][0]["entity_id"] != 1
 
 
 def test_db_file_is_reused(tmp_path: Path) -> None:

@@ -61,13 +61,15 @@ def test_counters(magento: Magento) -> None:
 
 
 def test_latency(magento: Magento) -> None:
-    magento.sandbox.faults.latency_ms = 300
+    # A correctness check of the latency switch, not a performance goal: the lower bound is what
+    # the switch promises; the control interface gets a generous margin under the same setting.
+    magento.sandbox.faults.latency_ms = 2000
     start = time.monotonic()
     assert magento.get("/V1/orders", PAGE).status_code == 200
-    assert time.monotonic() - start >= 0.3
+    assert time.monotonic() - start >= 2.0
     start = time.monotonic()
     magento.http.get(f"{magento.base}/_sandbox/config")  # the control interface is never slowed
-    assert time.monotonic() - start < 0.3
+    assert time.monotonic() - start < 1.5
 
 
 def test_error_next_and_route_pattern(magento: Magento) -> None:
