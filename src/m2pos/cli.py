@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(check_app, name="check")
 console = Console()
 errors = Console(stderr=True)
+_json_logs = False  # set from --log-format by _settings()
 
 
 @dataclass
@@ -65,6 +67,8 @@ def _settings(ctx: typer.Context) -> Settings:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
     configure_logging(options.log_format, options.log_level, secret_values(settings))
+    global _json_logs
+    _json_logs = options.log_format == "json"
     return settings
 
 
@@ -96,6 +100,34 @@ def sandbox_magento(
         latency_ms=latency_ms,
         input_limits=input_limits,
         allow_integration_bearer=allow_integration_bearer,
+        db_path=db,
+    )
+
+
+@sandbox_app.command("onsite")
+def sandbox_onsite(
+    port: Annotated[int, typer.Option(help="TCP port to listen on (OnSite's default is 9630).")] = 9630,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    http: Annotated[bool, typer.Option("--http", help="Serve plain HTTP instead of HTTPS.")] = False,
+    products: Annotated[int, typer.Option(help="Generated products on top of the demo catalogue.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the demo data generator.")] = 1,
+    seats: Annotated[int, typer.Option(help="Concurrent API sessions allowed per user.")] = 5,
+    latency_ms: Annotated[int, typer.Option(help="Latency added to every API route.")] = 0,
+    db: Annotated[
+        Path | None, typer.Option(help="SQLite file to keep the data in (default: in memory).")
+    ] = None,
+) -> None:
+    """Run the Lightspeed OnSite sandbox (HTTPS, self-signed certificate) and print how to reach it."""
+    from m2pos.sandbox.onsite import serve_onsite_main
+
+    serve_onsite_main(
+        host=host,
+        port=port,
+        products=products,
+        seed=seed,
+        http=http,
+        seats=seats,
+        latency_ms=latency_ms,
         db_path=db,
     )
 
@@ -148,8 +180,29 @@ def demo(
 # --- the sync ----------------------------------------------------------------------------------
 
 
+def _say(text: str) -> None:
+    """A line for the person watching: printed, or logged as JSON with --log-format json."""
+    if _json_logs:
+        logging.getLogger("m2pos").info(text)
+    else:
+        console.print(text, highlight=False)
+
+
 def _print_report(report: CycleReport) -> None:
     from m2pos.engine import Outcome
+
+    if _json_logs:
+        # Machine-readable runs get the summary as one more JSON log line, not a table on stdout.
+        logging.getLogger("m2pos.cycle").info(
+            "cycle finished",
+            extra={
+                "ok": report.ok,
+                **{o.value: report.count(o) for o in Outcome},
+                "failures": [r.message for r in report.failed],
+                "errors": report.errors,
+            },
+        )
+        return
 
     took = (report.finished_at or report.started_at) - report.started_at
     counts = ", ".join(
@@ -209,16 +262,14 @@ async def _run_loop(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    console.print(
-        f"m2pos running: Magento {settings.magento.base_url} → POS {settings.pos.kind}; Ctrl-C stops"
-    )
+    _say(f"m2pos running: Magento {settings.magento.base_url} → POS {settings.pos.kind}; Ctrl-C stops")
     async with open_store(settings) as store:
         engine = SyncEngine(store, stop)
         while not stop.is_set():
             _print_report(await engine.run_cycle())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.orders.poll_interval_seconds)
-    console.print("m2pos stopped")
+    _say("m2pos stopped")
 
 
 @app.command("backfill")

@@ -18,6 +18,9 @@ from m2pos.rules import Reason
 from m2pos.settings import NotificationSettings, OrderSettings
 
 FOREIGN_INVOICE_WINDOW = timedelta(hours=24)
+# How long a mail server may take to answer. The digest is sent during the sync cycle, so this is
+# also how long one cycle can be held up by a mail server that accepts connections and then hangs.
+SMTP_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def send_email(settings: NotificationSettings, message: EmailMessage) -> None:
     message["From"] = settings.sender
     message["To"] = ", ".join(settings.recipients)
     smtp_class = smtplib.SMTP_SSL if settings.smtp_ssl else smtplib.SMTP
-    with smtp_class(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+    with smtp_class(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
         if settings.smtp_starttls:
             smtp.starttls(context=ssl.create_default_context())
         if settings.smtp_username and settings.smtp_password:
@@ -92,16 +95,26 @@ def send_email(settings: NotificationSettings, message: EmailMessage) -> None:
 async def maybe_send_digest(
     ledger: Ledger, notifications: NotificationSettings, orders: OrderSettings, now: datetime
 ) -> bool:
-    """Send the digest if something is unresolved and the last one is old enough; True if sent."""
+    """Send the digest if something is unresolved and the last one is old enough; True if sent.
+
+    A failed send (``OSError``, raised to the caller) is not tried again before the digest interval
+    has passed either, so an unreachable mail server holds up one cycle at most per interval.
+    """
     if not notifications.enabled:
         return False
-    last = ledger.marker("last_digest")
-    if last is not None and now - last.at < timedelta(minutes=notifications.digest_minutes):
-        return False
+    interval = timedelta(minutes=notifications.digest_minutes)
+    for marker in ("last_digest", "digest_failed"):
+        last = ledger.marker(marker)
+        if last is not None and now - last.at < interval:
+            return False
     digest = collect_digest(ledger, orders, now)
     if digest.empty:
         return False
-    await asyncio.to_thread(send_email, notifications, render_digest(digest, ledger.store))
+    try:
+        await asyncio.to_thread(send_email, notifications, render_digest(digest, ledger.store))
+    except OSError as error:
+        ledger.set_marker("digest_failed", now, str(error)[:500])
+        raise
     ledger.set_marker(
         "last_digest", now, f"{len(digest.orders)} orders, {len(digest.credit_memos)} credit memos"
     )

@@ -41,7 +41,8 @@ def test_a_missing_required_key_is_rejected_but_a_null_one_is_allowed() -> None:
 
 
 def test_error_bodies_may_carry_named_parameters() -> None:
-    body = {"message": "The consumer isn't authorized to access %resources.", "parameters": {"resources": "x"}}
+    message = "The consumer isn't authorized to access %resources."
+    body = {"message": message, "parameters": {"resources": "x"}}
     load_schema().check_response("GET", "/rest/default/V1/orders", 401, body)
     with pytest.raises(ContractError, match="message"):
         load_schema().check_response("GET", "/rest/default/V1/orders", 401, {"parameters": []})

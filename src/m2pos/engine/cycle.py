@@ -19,8 +19,15 @@ from typing import TypeVar
 
 from m2pos.engine.context import StoreContext
 from m2pos.engine.crash import crash_point
-from m2pos.engine.items import ItemResult, Outcome, handle_credit_memo, handle_order
-from m2pos.magento import SearchCriteria
+from m2pos.engine.items import (
+    ItemResult,
+    Outcome,
+    fail_credit_memo,
+    handle_credit_memo,
+    handle_order,
+    handle_unreadable,
+)
+from m2pos.magento import InvalidDocument, SearchCriteria
 from m2pos.magento.models import CreditMemo, Order
 from m2pos.notify import maybe_send_digest
 
@@ -90,12 +97,12 @@ class SyncEngine:
         ctx.refresh_rules()
         report = CycleReport(started_at=ctx.clock())
         criteria = self._store_filter(SearchCriteria().where("created_at", "gteq", since))
-        paginator = ctx.magento.orders(criteria)
+        paginator = ctx.magento.orders(criteria, on_invalid="yield")
         done = 0
 
-        async def handle(order: Order) -> ItemResult:
+        async def handle(order: Order | InvalidDocument) -> ItemResult:
             nonlocal done
-            result = await handle_order(ctx, order, backfill=True)
+            result = await self._order(order, backfill=True)
             done += 1
             if progress is not None:
                 progress(done, paginator.total_count or done)
@@ -117,12 +124,15 @@ class SyncEngine:
         criteria = self._store_filter(SearchCriteria().where("updated_at", "gteq", since))
         seen: list[Order] = []
 
-        async def handle(order: Order) -> ItemResult:
-            seen.append(order)
-            return await handle_order(ctx, order)
+        async def handle(order: Order | InvalidDocument) -> ItemResult:
+            if isinstance(order, Order):
+                seen.append(order)
+            return await self._order(order)
 
         try:
-            complete = await self._each(aiter(ctx.magento.orders(criteria)), handle, report)
+            complete = await self._each(
+                aiter(ctx.magento.orders(criteria, on_invalid="yield")), handle, report
+            )
         except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
             report.errors.append(f"reading orders from Magento failed: {error}")
             log.error("orders feed failed", extra={"error": str(error)})
@@ -146,8 +156,10 @@ class SyncEngine:
         for start in range(0, len(entity_ids), _ID_CHUNK):
             chunk = list(entity_ids[start : start + _ID_CHUNK])
             try:
-                orders = ctx.magento.orders(SearchCriteria().where("entity_id", "in", chunk))
-                await self._each(aiter(orders), lambda o: handle_order(ctx, o, force=force), report)
+                orders = ctx.magento.orders(
+                    SearchCriteria().where("entity_id", "in", chunk), on_invalid="yield"
+                )
+                await self._each(aiter(orders), lambda o: self._order(o, force=force), report)
             except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
                 report.errors.append(f"reading orders {chunk[0]}…{chunk[-1]} from Magento failed: {error}")
                 return
@@ -159,14 +171,17 @@ class SyncEngine:
         cursor = ctx.ledger.cursor(CREDIT_MEMOS) or ctx.rules.start_date or report.started_at
         since = cursor - ctx.overlap
         seen: list[CreditMemo] = []
-        orders: dict[int, Order | None] = {}
+        orders: dict[int, Order] = {}
 
-        async def handle(memo: CreditMemo) -> ItemResult:
-            seen.append(memo)
+        async def handle(memo: CreditMemo | InvalidDocument) -> ItemResult:
+            if isinstance(memo, CreditMemo):
+                seen.append(memo)
             return await self._handle_memo(memo, orders, report)
 
         try:
-            memos = ctx.magento.credit_memos(SearchCriteria().where("updated_at", "gteq", since))
+            memos = ctx.magento.credit_memos(
+                SearchCriteria().where("updated_at", "gteq", since), on_invalid="yield"
+            )
             complete = await self._each(aiter(memos), handle, report, concurrent=False)
         except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
             report.errors.append(f"reading credit memos from Magento failed: {error}")
@@ -186,11 +201,13 @@ class SyncEngine:
         self, entity_ids: Sequence[int], report: CycleReport, *, force: bool = False
     ) -> None:
         ctx = self.ctx
-        orders: dict[int, Order | None] = {}
+        orders: dict[int, Order] = {}
         for start in range(0, len(entity_ids), _ID_CHUNK):
             chunk = list(entity_ids[start : start + _ID_CHUNK])
             try:
-                memos = ctx.magento.credit_memos(SearchCriteria().where("entity_id", "in", chunk))
+                memos = ctx.magento.credit_memos(
+                    SearchCriteria().where("entity_id", "in", chunk), on_invalid="yield"
+                )
                 await self._each(
                     aiter(memos),
                     lambda m: self._handle_memo(m, orders, report, force=force),
@@ -201,17 +218,34 @@ class SyncEngine:
                 report.errors.append(f"reading credit memos from Magento failed: {error}")
                 return
 
+    async def _order(
+        self, order: Order | InvalidDocument, *, backfill: bool = False, force: bool = False
+    ) -> ItemResult:
+        if isinstance(order, InvalidDocument):
+            return handle_unreadable(self.ctx, order)
+        return await handle_order(self.ctx, order, backfill=backfill, force=force)
+
     async def _handle_memo(
-        self, memo: CreditMemo, orders: dict[int, Order | None], report: CycleReport, *, force: bool = False
+        self,
+        memo: CreditMemo | InvalidDocument,
+        orders: dict[int, Order],
+        report: CycleReport,
+        *,
+        force: bool = False,
     ) -> ItemResult:
         """The memo's order is read (once per cycle) and, if m2pos never saw it, judged first."""
         ctx = self.ctx
+        if isinstance(memo, InvalidDocument):
+            return handle_unreadable(ctx, memo)
         order: Order | None = None
         if memo.order_id is not None:
             if memo.order_id not in orders:
-                orders[memo.order_id] = await ctx.magento.get_order(memo.order_id)
-                if ctx.ledger.order(memo.order_id) is None and orders[memo.order_id] is not None:
-                    report.results.append(await handle_order(ctx, orders[memo.order_id]))  # type: ignore[arg-type]
+                try:
+                    orders[memo.order_id] = await ctx.magento.get_order(memo.order_id)
+                except Exception as error:  # noqa: BLE001 - this memo waits; the others go on
+                    return fail_credit_memo(ctx, memo, f"its order could not be read from Magento: {error}")
+                if ctx.ledger.order(memo.order_id) is None:
+                    report.results.append(await handle_order(ctx, orders[memo.order_id]))
             order = orders[memo.order_id]
         return await handle_credit_memo(ctx, memo, order, force=force)
 
@@ -305,10 +339,18 @@ class SyncEngine:
             finally:
                 slots.release()
 
+        read_error: Exception | None = None
         async with asyncio.TaskGroup() as group:
-            async for item in items:
-                if self.stop.is_set():
-                    return False
-                await slots.acquire()
-                group.create_task(run(item))
+            try:
+                async for item in items:
+                    if self.stop.is_set():
+                        break
+                    await slots.acquire()
+                    group.create_task(run(item))
+            except Exception as error:  # noqa: BLE001 - re-raised once the items in hand are done
+                # Raised inside the group, it would cancel the transfers in flight (between a POS
+                # write and its ledger entry) and reach the report as an anonymous exception group.
+                read_error = error
+        if read_error is not None:
+            raise read_error
         return not self.stop.is_set()

@@ -16,7 +16,7 @@ from m2pos.engine.backoff import next_retry_at
 from m2pos.engine.context import StoreContext, order_record
 from m2pos.engine.crash import crash_point
 from m2pos.ledger import CreditMemoRow, OrderRow, OrderStatus
-from m2pos.magento import MagentoError
+from m2pos.magento import InvalidDocument, MagentoError
 from m2pos.magento.models import CreditMemo, Order
 from m2pos.pos import PosDocument, PosError
 from m2pos.rules import CreditMemoRecord, Decision, Verdict, decide_credit_memo, decide_order
@@ -158,9 +158,16 @@ async def _transfer(ctx: StoreContext, order: Order, number: str, verdict: Verdi
 async def _invoice(ctx: StoreContext, order: Order, number: str) -> int:
     entity_id = order.entity_id
     assert entity_id is not None
-    ctx.ledger.start_intent("magento_invoice", entity_id, number, ctx.clock())
+    reopened = ctx.ledger.start_intent("magento_invoice", entity_id, number, ctx.clock())
     crash_point("before_invoice")
-    # Idempotent in the client: an invoice created by an earlier attempt is found, not doubled.
+    # The order as read this cycle already shows the invoice an interrupted attempt created: no
+    # write needed. Otherwise the client is idempotent: an invoice created meanwhile is found.
+    if reopened and order.total_invoiced > 0 and not order.has_items_to_invoice:
+        existing = [i.entity_id for i in await ctx.magento.invoices_for_order(entity_id) if i.entity_id]
+        if existing:
+            invoice_id = max(existing)
+            ctx.ledger.mark_invoiced(entity_id, invoice_id, ctx.clock())
+            return invoice_id
     invoice_id = await ctx.magento.create_invoice(entity_id, capture=ctx.settings.orders.capture_online)
     crash_point("after_invoice")
     ctx.ledger.mark_invoiced(entity_id, invoice_id, ctx.clock())
@@ -254,9 +261,59 @@ async def handle_credit_memo(
         log.info("credit memo carried", extra={"credit_memo": number, "pos_return": document.id})
         return ItemResult("credit_memo", entity_id, number, Outcome.TRANSFERRED, verdict.message)
     except Exception as error:  # noqa: BLE001 - one bad item must not stop the others
-        text, retryable = _describe(error)
-        message = f"Credit memo {number}{f' of order {order_number}' if order_number else ''}: {text}"
-        retry_at = _retry_at(ctx, row.attempts + 1, retryable)
-        ctx.ledger.record_credit_memo_failure(entity_id, message, retry_at, ctx.clock())
-        log.warning("credit memo failed", extra={"credit_memo": number, "error": message})
-        return ItemResult("credit_memo", entity_id, number, Outcome.FAILED, message)
+        return fail_credit_memo(ctx, memo, error, order_number)
+
+
+def fail_credit_memo(
+    ctx: StoreContext, memo: CreditMemo, error: Exception | str, order_number: str | None = None
+) -> ItemResult:
+    """Record a failed attempt for ``memo`` with its retry time, naming the memo and its order."""
+    assert memo.entity_id is not None
+    number = memo.increment_id or str(memo.entity_id)
+    text, retryable = (error, True) if isinstance(error, str) else _describe(error)
+    message = f"Credit memo {number}{f' of order {order_number}' if order_number else ''}: {text}"
+    row = ctx.ledger.observe_credit_memo(memo, order_number, ctx.clock())
+    retry_at = _retry_at(ctx, row.attempts + 1, retryable)
+    ctx.ledger.record_credit_memo_failure(memo.entity_id, message, retry_at, ctx.clock())
+    log.warning("credit memo failed", extra={"credit_memo": number, "error": message})
+    return ItemResult("credit_memo", memo.entity_id, number, Outcome.FAILED, message)
+
+
+def handle_unreadable(ctx: StoreContext, document: InvalidDocument) -> ItemResult:
+    """A document Magento sent in a form m2pos cannot read: set it aside, naming the bad fields.
+
+    It is retried on the usual schedule (someone may fix the data in Magento, or a Magento
+    extension that corrupts it may be removed). Without an entity_id it cannot be tracked, so it
+    is only reported.
+    """
+    kind = "order" if document.kind == "order" else "credit_memo"
+    number = document.increment_id or (
+        str(document.entity_id) if document.entity_id is not None else "(no id)"
+    )
+    noun = "Order" if kind == "order" else "Credit memo"
+    message = (
+        f"{noun} {number}: Magento sent it in a form m2pos cannot read ({'; '.join(document.errors)}). "
+        "Check the order in the Magento admin, and any extension that changes orders; m2pos retries it."
+    )
+    if document.entity_id is None:
+        log.error("unreadable document without id", extra={"kind": kind, "excerpt": document.raw_excerpt})
+        return ItemResult(kind, 0, number, Outcome.FAILED, message)
+    now = ctx.clock()
+    if kind == "order":
+        row = ctx.ledger.observe_unreadable_order(document.entity_id, document.increment_id, now)
+        if _deferred(row, now, force=False):
+            return ItemResult(kind, document.entity_id, number, Outcome.DEFERRED, row.last_error or "")
+        ctx.ledger.record_order_failure(
+            document.entity_id, message, _retry_at(ctx, row.attempts + 1, True), now
+        )
+    else:
+        memo = ctx.ledger.observe_unreadable_credit_memo(document.entity_id, document.increment_id, now)
+        if _deferred(memo, now, force=False):
+            return ItemResult(kind, document.entity_id, number, Outcome.DEFERRED, memo.last_error or "")
+        ctx.ledger.record_credit_memo_failure(
+            document.entity_id, message, _retry_at(ctx, memo.attempts + 1, True), now
+        )
+    log.warning(
+        "unreadable document", extra={"kind": kind, "number": number, "errors": list(document.errors)}
+    )
+    return ItemResult(kind, document.entity_id, number, Outcome.FAILED, message)

@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
+
+_EPSILON = 1e-9
 
 
 class RateLimiter:
     """At most ``rate`` acquisitions per second on average, bursts up to ``burst``.
 
     Waiters are served in arrival order (one lock), so a burst of concurrent orders cannot starve
-    one another or exceed the budget.
+    one another or exceed the budget. ``clock`` and ``sleep`` are injectable so that tests run on a
+    fake clock.
     """
 
     def __init__(
-        self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
         self.burst = burst if burst is not None else max(1.0, rate)
         self._clock = clock
+        self._sleep = sleep
         self._tokens = self.burst
         self._updated = clock()
         self._lock = asyncio.Lock()
@@ -35,11 +43,11 @@ class RateLimiter:
                 now = self._clock()
                 self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
                 self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                if self._tokens >= 1 - _EPSILON:  # refills are float sums: 0.9999999999 is a token
+                    self._tokens = max(0.0, self._tokens - 1)
                     self.acquired += 1
                     return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                await self._sleep((1 - self._tokens) / self.rate)
 
 
 class RateLimitedTransport(httpx.AsyncBaseTransport):

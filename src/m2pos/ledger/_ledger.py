@@ -228,6 +228,28 @@ class Ledger:
             session.flush()
             return row
 
+    def observe_unreadable_order(
+        self, entity_id: int, number: str | None, now: datetime | None = None
+    ) -> OrderRow:
+        """Keep a row for an order Magento sent in a form m2pos cannot read (so it can be retried)."""
+        now = now or utcnow()
+        with self._session() as session:
+            row = self._order_row(session, entity_id)
+            if row is None:
+                row = OrderRow(
+                    store=self.store,
+                    magento_entity_id=entity_id,
+                    increment_id=number or str(entity_id),
+                    status=OrderStatus.WAITING,
+                    attempts=0,
+                    invoice_required=False,
+                    first_seen_at=now,
+                )
+                session.add(row)
+            row.last_seen_at = now
+            session.flush()
+            return row
+
     def order(self, entity_id: int) -> OrderRow | None:
         with self._session() as session:
             return self._order_row(session, entity_id)
@@ -425,10 +447,31 @@ class Ledger:
                 self._event(session, "credit_memo", entity_id, "seen", f"order {order_number}", now)
             row.increment_id = memo.increment_id or str(entity_id)
             row.order_entity_id = memo.order_id
-            row.order_increment_id = order_number
+            if order_number is not None:
+                row.order_increment_id = order_number
             row.grand_total = str(memo.grand_total)
             row.created_at = memo.created_at
             row.updated_at = memo.updated_at
+            row.last_seen_at = now
+            session.flush()
+            return row
+
+    def observe_unreadable_credit_memo(
+        self, entity_id: int, number: str | None, now: datetime | None = None
+    ) -> CreditMemoRow:
+        now = now or utcnow()
+        with self._session() as session:
+            row = self._memo_row(session, entity_id)
+            if row is None:
+                row = CreditMemoRow(
+                    store=self.store,
+                    magento_entity_id=entity_id,
+                    increment_id=number or str(entity_id),
+                    status=OrderStatus.WAITING,
+                    attempts=0,
+                    first_seen_at=now,
+                )
+                session.add(row)
             row.last_seen_at = now
             session.flush()
             return row

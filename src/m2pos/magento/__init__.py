@@ -28,6 +28,7 @@ from m2pos.magento._errors import (
     MagentoTransportError,
     fill_placeholders,
 )
+from m2pos.magento._lenient import InvalidDocument, OnInvalid
 from m2pos.magento._paginate import Paginator, ensure_fields
 from m2pos.magento._retry import DEFAULT_ERROR_MAPPING, RetryPolicy, parse_retry_after
 from m2pos.magento._search import (
@@ -74,6 +75,7 @@ __all__ = [
     "ErrorResolution",
     "FailureType",
     "Filter",
+    "InvalidDocument",
     "Invoice",
     "InvoiceItem",
     "LineComponent",
@@ -91,6 +93,7 @@ __all__ = [
     "MagentoTimeout",
     "MagentoTransportError",
     "OAuth1Credentials",
+    "OnInvalid",
     "Order",
     "OrderItem",
     "Paginator",

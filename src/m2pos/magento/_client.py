@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar, overload
 
 import httpx
 
@@ -14,6 +14,7 @@ from m2pos import __version__
 from m2pos.magento._auth import BearerToken
 from m2pos.magento._errors import MagentoBadRequestError, MagentoInvalidResponseError
 from m2pos.magento._http import Requester
+from m2pos.magento._lenient import InvalidDocument, OnInvalid, lenient
 from m2pos.magento._paginate import Paginator
 from m2pos.magento._retry import RetryPolicy
 from m2pos.magento._search import KeyStyle, SearchCriteria
@@ -48,6 +49,12 @@ def _as_int(value: Any, route: str) -> int:
         raise MagentoInvalidResponseError(
             f"expected an id from Magento, got {value!r}", route=route
         ) from None
+
+
+def _lenient_mode(on_invalid: str) -> bool:
+    if on_invalid not in ("raise", "yield"):
+        raise ValueError(f"on_invalid must be 'raise' or 'yield', not {on_invalid!r}")
+    return on_invalid == "yield"
 
 
 class MagentoClient:
@@ -158,10 +165,39 @@ class MagentoClient:
 
     # -- orders ---------------------------------------------------------------------------------
 
+    @overload
     def orders(
-        self, criteria: SearchCriteria | None = None, *, fields: str | None = None
-    ) -> Paginator[Order]:
-        """Stream orders matching ``criteria`` (all orders when None), by ``entity_id`` ascending."""
+        self,
+        criteria: SearchCriteria | None = None,
+        *,
+        fields: str | None = None,
+        on_invalid: Literal["raise"] = "raise",
+    ) -> Paginator[Order]: ...
+
+    @overload
+    def orders(
+        self,
+        criteria: SearchCriteria | None = None,
+        *,
+        fields: str | None = None,
+        on_invalid: Literal["yield"],
+    ) -> Paginator[Order | InvalidDocument]: ...
+
+    def orders(
+        self,
+        criteria: SearchCriteria | None = None,
+        *,
+        fields: str | None = None,
+        on_invalid: OnInvalid = "raise",
+    ) -> Paginator[Order] | Paginator[Order | InvalidDocument]:
+        """Stream orders matching ``criteria`` (all orders when None), by ``entity_id`` ascending.
+
+        An order that does not parse raises pydantic's ``ValidationError`` and ends the stream; with
+        ``on_invalid="yield"`` it comes as an :class:`InvalidDocument` in its place instead, and
+        the orders after it still arrive.
+        """
+        if _lenient_mode(on_invalid):
+            return self._paginate("/orders", lenient(Order.model_validate, "order"), criteria, fields=fields)
         return self._paginate("/orders", Order.model_validate, criteria, fields=fields)
 
     async def get_order(self, order_id: int) -> Order:
@@ -191,9 +227,35 @@ class MagentoClient:
 
     # -- credit memos ---------------------------------------------------------------------------
 
+    @overload
     def credit_memos(
-        self, criteria: SearchCriteria | None = None, *, fields: str | None = None
-    ) -> Paginator[CreditMemo]:
+        self,
+        criteria: SearchCriteria | None = None,
+        *,
+        fields: str | None = None,
+        on_invalid: Literal["raise"] = "raise",
+    ) -> Paginator[CreditMemo]: ...
+
+    @overload
+    def credit_memos(
+        self,
+        criteria: SearchCriteria | None = None,
+        *,
+        fields: str | None = None,
+        on_invalid: Literal["yield"],
+    ) -> Paginator[CreditMemo | InvalidDocument]: ...
+
+    def credit_memos(
+        self,
+        criteria: SearchCriteria | None = None,
+        *,
+        fields: str | None = None,
+        on_invalid: OnInvalid = "raise",
+    ) -> Paginator[CreditMemo] | Paginator[CreditMemo | InvalidDocument]:
+        """Stream credit memos by ``entity_id`` ascending; ``on_invalid`` as for :meth:`orders`."""
+        if _lenient_mode(on_invalid):
+            parse = lenient(CreditMemo.model_validate, "credit memo")
+            return self._paginate("/creditmemos", parse, criteria, fields=fields)
         return self._paginate("/creditmemos", CreditMemo.model_validate, criteria, fields=fields)
 
     async def credit_memos_for_order(self, order_id: int) -> list[CreditMemo]:

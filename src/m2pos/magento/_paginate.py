@@ -116,9 +116,17 @@ class Paginator(Generic[T]):
             params.append(("fields", self._fields))
         return params
 
-    def _key(self, raw: dict[str, Any]) -> Hashable | None:
+    def _key(self, raw: Any) -> Hashable | None:
+        if not isinstance(raw, dict):
+            return None  # not a document at all: ``parse`` refuses it (or reports it, when lenient)
         key = tuple(raw.get(f) for f in self._key_fields)
-        return None if any(k is None for k in key) else key
+        if any(k is None for k in key):
+            return None
+        try:
+            hash(key)
+        except TypeError:  # a malformed key (a list where an id belongs) cannot de-duplicate
+            return None
+        return key
 
     async def pages(self) -> AsyncIterator[list[T]]:
         page = self._criteria.current_page or 1
@@ -145,8 +153,12 @@ class Paginator(Generic[T]):
                     seen_now.add(key)
                 out.append(self._parse(raw))
             recent.append(seen_now)
+            # Hold one page at a time: the raw page is dropped before the caller gets the parsed
+            # one, and the parsed one before the next request.
+            del body
             if out:
                 yield out
+            del out
             if page * self.page_size >= total:
                 return
             page += 1
@@ -155,6 +167,7 @@ class Paginator(Generic[T]):
         async for batch in self.pages():
             for item in batch:
                 yield item
+            del batch  # not kept alive while the next page is fetched
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()

@@ -58,7 +58,10 @@ def parse_magento_datetime(value: Any) -> Any:
         text = value.strip()
         if not text or text.startswith("0000-00-00"):
             return None
-        parsed = datetime.fromisoformat(text)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError("not a date and time") from None
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     return value
 
@@ -210,9 +213,12 @@ def _shipping_from_extension(data: Any) -> Any:
     """Lift the shipping address and method, which live only in shipping_assignments[0]."""
     if not isinstance(data, dict):
         return data
-    assignments = (data.get("extension_attributes") or {}).get("shipping_assignments") or []
-    shipping = (assignments[0] or {}).get("shipping") or {} if assignments else {}
-    if not shipping:
+    # Shapes are checked, not assumed: a malformed document must fail validation, not crash here.
+    extension = data.get("extension_attributes")
+    assignments = extension.get("shipping_assignments") if isinstance(extension, dict) else None
+    first = assignments[0] if isinstance(assignments, list) and assignments else None
+    shipping = first.get("shipping") if isinstance(first, dict) else None
+    if not isinstance(shipping, dict) or not shipping:
         return data
     data = dict(data)
     data.setdefault("shipping_address", shipping.get("address"))
@@ -489,7 +495,8 @@ def _lift_product_extras(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     data = dict(data)
-    stock = (data.get("extension_attributes") or {}).get("stock_item")
+    extension = data.get("extension_attributes")
+    stock = extension.get("stock_item") if isinstance(extension, dict) else None
     if stock is not None:
         data.setdefault("stock_item", stock)
     attributes = data.get("custom_attributes")
