@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from m2pos.sandbox._faults import Counters, FaultInjector, FaultSettings
 from m2pos.sandbox.magento._backend import Backend
 from m2pos.sandbox.magento._datagen import OrderRequest
 from m2pos.sandbox.magento._errors import MagentoError
-from m2pos.sandbox.magento._faults import Counters, FaultInjector, FaultSettings
 from m2pos.sandbox.magento._orders import is_money_row
 from m2pos.sandbox.magento._routes import ROUTES
 from m2pos.sandbox.magento._store import Doc

@@ -6,12 +6,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from m2pos.sandbox._faults import Counters, FaultInjector, FaultSettings
 from m2pos.sandbox.magento._app import build_app
 from m2pos.sandbox.magento._backend import Backend, SandboxConfig
 from m2pos.sandbox.magento._clock import Clock
 from m2pos.sandbox.magento._control import Control
 from m2pos.sandbox.magento._credentials import DEMO_CREDENTIALS, SandboxCredentials
-from m2pos.sandbox.magento._faults import Counters, FaultInjector, FaultSettings
 from m2pos.sandbox.magento._oauth import SIGNATURE_METHODS
 from m2pos.sandbox.magento._orders import make_store_views
 from m2pos.sandbox.magento._store import ORDERS, Store
