@@ -53,6 +53,7 @@ class Reason(StrEnum):
     ORDER_NOT_DOWNLOADED = "order_not_downloaded"
     ORDER_NOT_YET_IN_POS = "order_not_yet_in_pos"
     CREDIT_MEMO_CARRIED = "credit_memo_carried"
+    AWAITING_STOCK_READ = "awaiting_stock_read"
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,20 @@ class PosSettings(_Section):
         return value
 
 
+class CreditMemoSettings(_Section):
+    # Put returned items back in the POS's stock: as Magento did (read from its stock movements),
+    # always, or never. See docs/credit-memos.md.
+    restock: Literal["as_magento", "always", "never"] = "as_magento"
+
+
+class InventorySettings(_Section):
+    # The POS is the inventory master: push its on-hand minus reserved to Magento's source items.
+    sync: bool = True
+    source_code: str = "default"
+    # Magento's list of SKUs is read again after this long (new products appear then).
+    catalog_refresh_seconds: float = Field(default=600.0, ge=0)
+
+
 class StateSettings(_Section):
     database_url: str = "sqlite:///m2pos.db"
 
@@ -181,6 +195,17 @@ class Settings(_Section):
     pos: PosSettings = PosSettings()
     state: StateSettings = StateSettings()
     notifications: NotificationSettings = NotificationSettings()
+    credit_memos: CreditMemoSettings = CreditMemoSettings()
+    inventory: InventorySettings = InventorySettings()
+
+    @model_validator(mode="after")
+    def _restock_signal_needs_the_stock_sync(self) -> Self:
+        if self.credit_memos.restock == "as_magento" and not self.inventory.sync:
+            raise ValueError(
+                'credit_memos.restock = "as_magento" reads what Magento did from its stock movements, '
+                'which m2pos observes only with inventory.sync = true; set restock to "always" or "never"'
+            )
+        return self
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:

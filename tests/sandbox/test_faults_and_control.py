@@ -32,7 +32,8 @@ def test_control_http_interface(magento: Magento) -> None:
     refund = http.post(f"{base}/orders/{oid}/refund", json={"return_to_stock": True}).json()
     assert refund["creditmemo_id"] > 0
     moves = http.get(f"{base}/stock/movements").json()
-    assert len(moves) == 1 and moves[0]["reason"] == "return_to_stock"
+    assert [m["reason"] for m in moves] == ["shipment", "return_to_stock"]  # MSI: shipped, then back
+    assert moves[0]["delta"] == -moves[1]["delta"]
     assert http.get(f"{base}/stock", params={"sku": moves[0]["sku"]}).json()[0]["sku"] == moves[0]["sku"]
     held = http.post(f"{base}/orders", json={"kind": "simple"}).json()["entity_id"]
     assert http.post(f"{base}/orders/{held}/hold").json() == {"result": True}

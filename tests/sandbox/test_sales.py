@@ -167,6 +167,7 @@ def test_full_refund_closes_and_returns_only_listed_items(magento: Magento, sche
     oid = placed["entity_id"]
     mug = placed["items"][0]
     control.invoice(oid)
+    control.ship(oid)  # MSI deducts the source at shipment
     before = {s["sku"]: s["quantity"] for s in control.stock() if s["source_code"] == "default"}
     body = {"arguments": {"extension_attributes": {"return_to_stock_items": [mug["item_id"]]}}}
     resp = magento.post(f"/V1/order/{oid}/refund", body)
@@ -178,9 +179,9 @@ def test_full_refund_closes_and_returns_only_listed_items(magento: Magento, sche
     assert (order["state"], order["status"]) == ("closed", "closed")
     assert order["total_refunded"] == order["grand_total"]
     after = {s["sku"]: s["quantity"] for s in control.stock() if s["source_code"] == "default"}
-    assert after["MUG-001"] == before["MUG-001"] + 2
-    assert after["ABC/10"] == before["ABC/10"]
-    moves = control.stock_movements()
+    assert after["MUG-001"] == before["MUG-001"] + 2  # shipped and returned: back to the source
+    assert after["ABC/10"] == before["ABC/10"]  # shipped, not returned: nothing moves
+    moves = [m for m in control.stock_movements() if m["creditmemo_id"] is not None]
     assert [(m["sku"], m["delta"], m["reason"], m["creditmemo_id"]) for m in moves] == [
         ("MUG-001", 2.0, "return_to_stock", resp.json())
     ]
@@ -221,7 +222,9 @@ def test_partial_refund_and_refund_validations(magento: Magento) -> None:
     assert order["state"] == "processing"
     assert order["items"][0]["qty_refunded"] == 1
     assert order["total_refunded"] == magento.get(f"/V1/creditmemo/{partial.json()}").json()["grand_total"]
-    assert control.stock_movements() == []  # nothing listed, auto_return off
+    # Not shipped and not returned (nothing listed, auto_return off): MSI deducts it from the source.
+    moves = control.stock_movements()
+    assert [(m["delta"], m["reason"]) for m in moves] == [(-1.0, "refund_without_return")]
     assert order["status_histories"][0]["comment"].startswith("We refunded $")
 
 
@@ -229,9 +232,11 @@ def test_auto_return_returns_everything(make_magento: Any) -> None:
     m = make_magento(auto_return=True)
     placed = m.sandbox.control.place_order("configurable")
     m.sandbox.control.invoice(placed["entity_id"])
+    m.sandbox.control.ship(placed["entity_id"])
     assert m.post(f"/V1/order/{placed['entity_id']}/refund", {}).status_code == 200
     child_sku = next(i["sku"] for i in placed["items"] if i.get("parent_item_id"))
-    assert [(mv["sku"], mv["delta"]) for mv in m.sandbox.control.stock_movements()] == [(child_sku, 1.0)]
+    moves = [(mv["sku"], mv["delta"], mv["reason"]) for mv in m.sandbox.control.stock_movements()]
+    assert moves == [(child_sku, -1.0, "shipment"), (child_sku, 1.0, "return_to_stock")]
 
 
 def test_cancel_hold_unhold(magento: Magento) -> None:

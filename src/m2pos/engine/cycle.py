@@ -27,6 +27,7 @@ from m2pos.engine.items import (
     handle_order,
     handle_unreadable,
 )
+from m2pos.engine.stock import CatalogCache, StockReport, sync_stock
 from m2pos.magento import InvalidDocument, SearchCriteria
 from m2pos.magento.models import CreditMemo, Order
 from m2pos.notify import maybe_send_digest
@@ -49,6 +50,7 @@ class CycleReport:
     results: list[ItemResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # problems that stopped a whole read
     reconciled: bool = False
+    stock: StockReport | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -66,6 +68,7 @@ class SyncEngine:
     def __init__(self, ctx: StoreContext, stop: asyncio.Event | None = None) -> None:
         self.ctx = ctx
         self.stop = stop or asyncio.Event()
+        self.catalog = CatalogCache()
 
     async def run_cycle(self) -> CycleReport:
         ctx = self.ctx
@@ -73,6 +76,8 @@ class SyncEngine:
         report = CycleReport(started_at=ctx.clock())
         await self._orders_feed(report)
         await self._orders_due(report)
+        # Before the credit memos: the stock read is what tells whether Magento restocked them.
+        await self._stock(report)
         await self._credit_memos_feed(report)
         await self._credit_memos_due(report)
         if not self.stop.is_set() and self._reconcile_due(report.started_at):
@@ -248,6 +253,17 @@ class SyncEngine:
                     report.results.append(await handle_order(ctx, orders[memo.order_id]))
             order = orders[memo.order_id]
         return await handle_credit_memo(ctx, memo, order, force=force)
+
+    # --- stock --------------------------------------------------------------------------------
+
+    async def _stock(self, report: CycleReport) -> None:
+        if self.stop.is_set():
+            return
+        try:
+            report.stock = await sync_stock(self.ctx, self.catalog)
+        except Exception as error:  # noqa: BLE001 - reported in the cycle; orders are not held back
+            report.errors.append(f"the stock sync failed: {error}")
+            log.error("stock sync failed", extra={"error": str(error)})
 
     # --- reconciliation -------------------------------------------------------------------------
 

@@ -15,11 +15,12 @@ from enum import StrEnum
 from m2pos.engine.backoff import next_retry_at
 from m2pos.engine.context import StoreContext, order_record
 from m2pos.engine.crash import crash_point
+from m2pos.engine.restock import decide_restock
 from m2pos.ledger import CreditMemoRow, OrderRow, OrderStatus
 from m2pos.magento import InvalidDocument, MagentoError
 from m2pos.magento.models import CreditMemo, Order
 from m2pos.pos import PosDocument, PosError
-from m2pos.rules import CreditMemoRecord, Decision, Verdict, decide_credit_memo, decide_order
+from m2pos.rules import CreditMemoRecord, Decision, Reason, Verdict, decide_credit_memo, decide_order
 from m2pos.settings import OrderMode
 
 log = logging.getLogger("m2pos.engine")
@@ -252,10 +253,23 @@ async def handle_credit_memo(
         reopened = ctx.ledger.start_intent("pos_return", entity_id, number, now)
         document = await ctx.pos.find_return(number) if reopened else None
         if document is None:
+            restock = decide_restock(ctx, memo, order)
+            if restock.pending:
+                ctx.ledger.close_intent("pos_return", entity_id, now)
+                waiting = Verdict(
+                    Decision.WAIT,
+                    Reason.AWAITING_STOCK_READ,
+                    f"Credit memo {number} of order {order_number} waits for the next stock read, "
+                    "which shows whether Magento returned its items to stock.",
+                )
+                ctx.ledger.record_credit_memo_decision(entity_id, waiting, now)
+                return ItemResult("credit_memo", entity_id, number, Outcome.WAITING, waiting.message)
+            for note in restock.notes:
+                ctx.ledger.add_event("credit_memo", entity_id, "restock", note, now)
             original = PosDocument(
                 order_row.pos_document_id, order_row.increment_id, order_row.pos_document_kind or ""
             )
-            document = await ctx.pos.create_return(memo, order, original, number)
+            document = await ctx.pos.create_return(memo, order, original, number, restock.items)
         crash_point("after_pos_return")
         ctx.ledger.mark_credit_memo_carried(entity_id, document.id, ctx.clock())
         log.info("credit memo carried", extra={"credit_memo": number, "pos_return": document.id})

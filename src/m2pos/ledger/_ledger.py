@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from m2pos.ledger.tables import (
     MarkerRow,
     OrderRow,
     SettingsHistoryRow,
+    StockMovementRow,
+    StockRow,
 )
 from m2pos.magento.models import CreditMemo, Order
 from m2pos.rules import Decision, RuleSettings, SettingsChange, Verdict
@@ -587,6 +590,91 @@ class Ledger:
                 .group_by(CreditMemoRow.status)
             ).all()
             return {status: count for status, count in rows}
+
+    # --- stock --------------------------------------------------------------------------------------
+
+    def stock_rows(self, source_code: str) -> dict[str, StockRow]:
+        with self._session() as session:
+            rows = session.scalars(
+                select(StockRow).where(StockRow.store == self.store, StockRow.source_code == source_code)
+            ).all()
+            return {row.sku: row for row in rows}
+
+    def record_stock(
+        self,
+        source_code: str,
+        seen: dict[str, Decimal],
+        written: dict[str, Decimal],
+        now: datetime,
+    ) -> list[StockMovementRow]:
+        """Store what Magento showed (``seen``) and what m2pos wrote (``written``) for each SKU.
+
+        A SKU whose Magento quantity differs from what m2pos recorded last time moved in Magento
+        (a shipment, a credit memo, an edit): the movement is kept, then the value m2pos wrote
+        becomes the new baseline. Returns the movements found.
+        """
+        movements: list[StockMovementRow] = []
+        with self._session() as session:
+            known = {
+                row.sku: row
+                for row in session.scalars(
+                    select(StockRow).where(StockRow.store == self.store, StockRow.source_code == source_code)
+                ).all()
+            }
+            for sku in seen.keys() | written.keys():
+                quantity = seen.get(sku)
+                row = known.get(sku)
+                after = written.get(sku, quantity)
+                assert after is not None
+                if row is None:
+                    session.add(
+                        StockRow(
+                            store=self.store,
+                            source_code=source_code,
+                            sku=sku,
+                            magento_quantity=str(after),
+                            pos_quantity=str(written[sku]) if sku in written else None,
+                            seen_at=now,
+                        )
+                    )
+                    continue
+                delta = Decimal(0) if quantity is None else quantity - Decimal(row.magento_quantity)
+                if delta != 0:
+                    movement = StockMovementRow(
+                        store=self.store,
+                        source_code=source_code,
+                        sku=sku,
+                        delta=str(delta),
+                        observed_from=row.seen_at,
+                        observed_to=now,
+                    )
+                    session.add(movement)
+                    movements.append(movement)
+                row.magento_quantity = str(after)
+                if sku in written:
+                    row.pos_quantity = str(written[sku])
+                row.seen_at = now
+        return movements
+
+    def stock_movements(self, source_code: str, sku: str, since: datetime) -> list[StockMovementRow]:
+        """Movements of ``sku`` seen by reads after ``since`` (their window ends after it)."""
+        with self._session() as session:
+            return list(
+                session.scalars(
+                    select(StockMovementRow)
+                    .where(
+                        StockMovementRow.store == self.store,
+                        StockMovementRow.source_code == source_code,
+                        StockMovementRow.sku == sku,
+                        StockMovementRow.observed_to >= since,
+                    )
+                    .order_by(StockMovementRow.id)
+                ).all()
+            )
+
+    def last_stock_read(self, source_code: str) -> datetime | None:
+        marker = self.marker(f"stock_read:{source_code}")
+        return marker.at if marker else None
 
     # --- intents and events ---------------------------------------------------------------------
 

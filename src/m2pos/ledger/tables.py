@@ -181,6 +181,42 @@ class CursorRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class StockRow(Base):
+    """Magento's quantity of a SKU at a source as m2pos last saw or wrote it (the stock sync).
+
+    It lets the sync push only what changed, and is the baseline against which a credit memo's
+    effect on Magento's stock is read (docs/credit-memos.md).
+    """
+
+    __tablename__ = "stock"
+
+    store: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(255), primary_key=True)
+    magento_quantity: Mapped[str] = mapped_column(String(32))
+    pos_quantity: Mapped[str | None] = mapped_column(String(32))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StockMovementRow(Base):
+    """A change of Magento's quantity that m2pos did not make, seen between two stock syncs.
+
+    Magento does not report whether a credit memo returned items to stock; its effect on the
+    source quantity is the signal (docs/credit-memos.md).
+    """
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (Index("ix_stock_movements_sku", "store", "source_code", "sku", "observed_to"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    store: Mapped[str] = mapped_column(String(64))
+    source_code: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(255))
+    delta: Mapped[str] = mapped_column(String(32))
+    observed_from: Mapped[datetime] = mapped_column(UTCDateTime())  # the previous read
+    observed_to: Mapped[datetime] = mapped_column(UTCDateTime())  # the read that saw the change
+
+
 class MarkerRow(Base):
     """Small per-store facts: first run time, last reconciliation, last digest sent, last success."""
 
@@ -201,5 +237,7 @@ __all__ = [
     "MarkerRow",
     "OrderRow",
     "SettingsHistoryRow",
+    "StockMovementRow",
+    "StockRow",
     "UTCDateTime",
 ]

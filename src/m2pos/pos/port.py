@@ -52,9 +52,18 @@ class PointOfSale(Protocol):
         ...
 
     async def create_return(
-        self, memo: CreditMemo, order: Order, original: PosDocument, reference: str
+        self,
+        memo: CreditMemo,
+        order: Order,
+        original: PosDocument,
+        reference: str,
+        restock: frozenset[int],
     ) -> PosDocument:
-        """Carry a credit memo as a return against ``original``; ``reference`` is the memo's number."""
+        """Carry a credit memo as a return against ``original``; ``reference`` is the memo's number.
+
+        ``restock``: the order item ids (``order_item_id`` of the memo's items) whose quantity goes
+        back into the POS's stock; the other returned lines are money only.
+        """
         ...
 
     async def find_return(self, reference: str) -> PosDocument | None: ...

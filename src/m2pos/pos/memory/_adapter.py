@@ -86,7 +86,8 @@ class MemoryPos:
         with self._lock:
             document = self._insert("sale", reference, None, body)
             for line in lines:
-                self._adjust_stock(line.sku, -line.qty)
+                for component in line.components:
+                    self._adjust_stock(component.sku, -component.qty)
         return document
 
     async def find_document(self, reference: str) -> PosDocument | None:
@@ -102,17 +103,33 @@ class MemoryPos:
                 self._adjust_stock(line["sku"], Decimal(line["qty"]))
 
     async def create_return(
-        self, memo: CreditMemo, order: Order, original: PosDocument, reference: str
+        self,
+        memo: CreditMemo,
+        order: Order,
+        original: PosDocument,
+        reference: str,
+        restock: frozenset[int],
     ) -> PosDocument:
         lines = memo.lines(order)
         body = {
             "lines": [
-                {"sku": line.sku, "qty": str(line.qty), "total": str(line.row_total)} for line in lines
+                {
+                    "sku": line.sku,
+                    "qty": str(line.qty),
+                    "total": str(line.row_total),
+                    "restock": line.item_id in restock,
+                }
+                for line in lines
             ],
             "grand_total": str(memo.grand_total),
         }
         with self._lock:
-            return self._insert("return", reference, original.id, body)
+            document = self._insert("return", reference, original.id, body)
+            for line in lines:
+                if line.item_id in restock:
+                    for component in line.components:
+                        self._adjust_stock(component.sku, component.qty)
+            return document
 
     async def find_return(self, reference: str) -> PosDocument | None:
         return self._find("return", reference)

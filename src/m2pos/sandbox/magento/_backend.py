@@ -203,13 +203,13 @@ class Backend:
     def _persist_outcome(self, order: Doc, outcome: Outcome, now: str) -> None:
         if outcome.histories:
             self.store.insert_docs(ORDER_COMMENTS, outcome.histories)
-        for order_item_id, sku, qty in outcome.returns:
+        for order_item_id, sku, delta, reason in outcome.returns:
             self._change_stock(
                 sku,
                 DEFAULT_SOURCE,
-                qty,
+                delta,
                 now,
-                "return_to_stock",
+                reason,
                 order_id=int(order["entity_id"]),
                 order_item_id=order_item_id,
                 creditmemo_id=int(outcome.document["entity_id"]) if outcome.document else None,
@@ -268,7 +268,19 @@ class Backend:
         return True
 
     def ship(self, order_id: int) -> bool:
-        self._mutate(order_id, ship)
+        """Ship what is shippable; MSI deducts shipped quantities from the source at shipment."""
+
+        def op(order: Doc, now: str) -> Outcome:
+            before = {r["item_id"]: float(r.get("qty_shipped") or 0) for r in order["items"]}
+            ship(order, now)
+            out = Outcome()
+            for row in order["items"]:
+                shipped = float(row.get("qty_shipped") or 0) - before.get(row["item_id"], 0.0)
+                if shipped > 0 and row["product_type"] in ("simple", "virtual"):
+                    out.returns.append((row["item_id"], row["sku"], -shipped, "shipment"))
+            return out
+
+        self._mutate(order_id, op)
         return True
 
     def add_comment(self, order_id: int, history: dict[str, Any]) -> bool:

@@ -43,7 +43,8 @@ class Outcome:
 
     document: Doc | None = None
     histories: list[Doc] = field(default_factory=list)
-    returns: list[tuple[int, str, float]] = field(default_factory=list)  # (order_item_id, sku, qty)
+    # Source quantity changes: (order_item_id, sku, delta, reason).
+    returns: list[tuple[int, str, float, str]] = field(default_factory=list)
 
 
 def transaction_id(order_id: int, salt: str) -> str:
@@ -608,15 +609,25 @@ def create_refund(
             _comment_doc(comment, memo_id, now, notify and append_comment, next_id, "creditmemo")
         )
 
-    # Return to stock: only the listed order items (or everything with the auto_return config flag).
-    listed = return_ids if return_ids else ([r["item_id"] for r, _, _ in plan] if auto_return else [])
+    # Stock, as Magento's Inventory (MSI) moves it [I: magento/inventory#3366, AmpersandHQ
+    # magento2-disable-stock-reservation#51]: an item returned to stock comes back to the source
+    # for its shipped part (the unshipped part only releases its reservation, which is not
+    # modelled); an item not returned is deducted from the source for its unshipped part (never
+    # shipped, but no longer sold). Returned: the listed order items, or all with auto_return.
+    listed = set(return_ids) if return_ids else ({r["item_id"] for r, _, _ in plan} if auto_return else set())
     seen: set[int] = set()
-    for iid in listed:
-        for phys in physical_rows(by_id[iid], items):
+    for row, _, _ in plan:
+        for phys in physical_rows(row, items):
             qty = refunded_qty.get(phys["item_id"], 0.0)
-            if qty > 0 and phys["item_id"] not in seen and phys["product_type"] in ("simple", "virtual"):
-                seen.add(phys["item_id"])
-                outcome.returns.append((phys["item_id"], phys["sku"], qty))
+            if qty <= 0 or phys["item_id"] in seen or phys["product_type"] not in ("simple", "virtual"):
+                continue
+            seen.add(phys["item_id"])
+            returned = row["item_id"] in listed or phys["item_id"] in listed
+            shipped = min(qty, _f(phys, "qty_shipped"))
+            delta = shipped if returned else -(qty - shipped)
+            if delta:
+                reason = "return_to_stock" if returned else "refund_without_return"
+                outcome.returns.append((phys["item_id"], phys["sku"], delta, reason))
     return outcome
 
 
