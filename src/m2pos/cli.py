@@ -304,7 +304,7 @@ def retry(
     ledger = Ledger.open(settings.state.database_url)
     try:
         orders = ledger.orders_by_number(number)
-        memos = [m for m in ledger.list_credit_memos(limit=1_000_000) if m.increment_id == number]
+        memos = ledger.credit_memos_by_number(number)
     finally:
         ledger.close()
     if not orders and not memos:

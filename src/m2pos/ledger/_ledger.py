@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -32,11 +32,15 @@ from m2pos.ledger.tables import (
     SettingsHistoryRow,
     StockMovementRow,
     StockRow,
+    TrackedItem,
 )
 from m2pos.magento.models import CreditMemo, Order
 from m2pos.rules import Decision, RuleSettings, SettingsChange, Verdict
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+Tracked = TypeVar("Tracked", OrderRow, CreditMemoRow)
+_KIND: dict[type[TrackedItem], str] = {OrderRow: "order", CreditMemoRow: "credit_memo"}
 
 
 class OrderStatus:
@@ -205,7 +209,7 @@ class Ledger:
         now = now or utcnow()
         entity_id = _require_id(order.entity_id, "order")
         with self._session() as session:
-            row = self._order_row(session, entity_id)
+            row = self._find(session, OrderRow, entity_id)
             if row is None:
                 row = OrderRow(
                     store=self.store,
@@ -235,69 +239,26 @@ class Ledger:
         self, entity_id: int, number: str | None, now: datetime | None = None
     ) -> OrderRow:
         """Keep a row for an order Magento sent in a form m2pos cannot read (so it can be retried)."""
-        now = now or utcnow()
-        with self._session() as session:
-            row = self._order_row(session, entity_id)
-            if row is None:
-                row = OrderRow(
-                    store=self.store,
-                    magento_entity_id=entity_id,
-                    increment_id=number or str(entity_id),
-                    status=OrderStatus.WAITING,
-                    attempts=0,
-                    invoice_required=False,
-                    first_seen_at=now,
-                )
-                session.add(row)
-            row.last_seen_at = now
-            session.flush()
-            return row
+        return self._observe_unreadable(OrderRow, entity_id, number, now or utcnow())
 
     def order(self, entity_id: int) -> OrderRow | None:
         with self._session() as session:
-            return self._order_row(session, entity_id)
+            return self._find(session, OrderRow, entity_id)
 
     def orders_by_number(self, increment_id: str) -> list[OrderRow]:
-        with self._session() as session:
-            return list(
-                session.scalars(
-                    select(OrderRow).where(
-                        OrderRow.store == self.store, OrderRow.increment_id == increment_id
-                    )
-                ).all()
-            )
+        return self._by_number(OrderRow, increment_id)
 
     def record_order_decision(
         self, entity_id: int, verdict: Verdict, now: datetime | None = None
     ) -> OrderRow:
-        now = now or utcnow()
         with self._session() as session:
-            row = self._require_order(session, entity_id)
+            row = self._require(session, OrderRow, entity_id)
             status = _STATUS_OF_DECISION[verdict.decision]
-            if verdict.decision in (Decision.DOWNLOAD, Decision.CANCEL) and row.status in (
-                OrderStatus.FAILED,
-                OrderStatus.NEEDS_ATTENTION,
-            ):
-                status = row.status  # a failing transfer keeps its retry schedule
             if verdict.decision == Decision.DONE and row.invoice_required and row.invoice_id is None:
-                status = (
-                    row.status
-                    if row.status in (OrderStatus.FAILED, OrderStatus.NEEDS_ATTENTION)
-                    else OrderStatus.PENDING
-                )
-            changed = (row.reason, row.status) != (verdict.reason.value, status)
-            row.decision, row.reason, row.message = (
-                verdict.decision.value,
-                verdict.reason.value,
-                verdict.message,
-            )
-            row.status = status
+                status = OrderStatus.PENDING  # in the POS; the Magento invoice is left to do
+            self._apply_decision(session, row, verdict, status, now or utcnow())
             if verdict.mode is not None and row.mode is None and verdict.decision == Decision.DOWNLOAD:
                 row.mode = verdict.mode
-            if changed:
-                self._event(
-                    session, "order", entity_id, f"decided:{verdict.decision.value}", verdict.message, now
-                )
             return row
 
     def mark_transferred(
@@ -311,7 +272,7 @@ class Ledger:
         """Record the POS document; the unique constraint refuses a second document for any order."""
         now = now or utcnow()
         with self._session() as session:
-            row = self._require_order(session, entity_id)
+            row = self._require(session, OrderRow, entity_id)
             row.pos_document_id, row.pos_document_kind, row.transferred_at = document_id, document_kind, now
             row.invoice_required = invoice_required
             row.status = OrderStatus.PENDING if invoice_required else OrderStatus.TRANSFERRED
@@ -323,7 +284,7 @@ class Ledger:
     def mark_invoiced(self, entity_id: int, invoice_id: int, now: datetime | None = None) -> OrderRow:
         now = now or utcnow()
         with self._session() as session:
-            row = self._require_order(session, entity_id)
+            row = self._require(session, OrderRow, entity_id)
             row.invoice_id, row.invoiced_at = invoice_id, now
             row.status = OrderStatus.TRANSFERRED
             row.attempts, row.last_error, row.next_retry_at = 0, None, None
@@ -334,7 +295,7 @@ class Ledger:
     def mark_cancellation_carried(self, entity_id: int, now: datetime | None = None) -> OrderRow:
         now = now or utcnow()
         with self._session() as session:
-            row = self._require_order(session, entity_id)
+            row = self._require(session, OrderRow, entity_id)
             row.cancellation_carried_at = now
             row.invoice_required = False  # a cancelled order is not invoiced any more
             row.status = OrderStatus.TRANSFERRED
@@ -351,26 +312,11 @@ class Ledger:
         self, entity_id: int, error: str, next_retry_at: datetime | None, now: datetime | None = None
     ) -> OrderRow:
         """Count a failed attempt; ``next_retry_at=None`` marks the order "needs attention"."""
-        now = now or utcnow()
-        with self._session() as session:
-            row = self._require_order(session, entity_id)
-            row.attempts += 1
-            row.last_error = error
-            row.next_retry_at = next_retry_at
-            row.status = OrderStatus.FAILED if next_retry_at is not None else OrderStatus.NEEDS_ATTENTION
-            self._event(session, "order", entity_id, row.status, error, now)
-            return row
+        return self._record_failure(OrderRow, entity_id, error, next_retry_at, now or utcnow())
 
     def reset_order_for_retry(self, entity_id: int, now: datetime | None = None) -> OrderRow:
         """A person asked for a retry: due now, attempts start again."""
-        now = now or utcnow()
-        with self._session() as session:
-            row = self._require_order(session, entity_id)
-            row.attempts, row.next_retry_at = 0, now
-            if row.status == OrderStatus.NEEDS_ATTENTION:
-                row.status = OrderStatus.FAILED
-            self._event(session, "order", entity_id, "retry_requested", "retry requested", now)
-            return row
+        return self._reset_for_retry(OrderRow, entity_id, now or utcnow())
 
     def orders_due(self, now: datetime, limit: int = 500) -> list[int]:
         """Orders to look at again now: failed ones whose retry time came, and unfinished transfers."""
@@ -388,21 +334,10 @@ class Ledger:
             return list(rows)
 
     def list_orders(self, status: str | None = None, limit: int = 100, offset: int = 0) -> list[OrderRow]:
-        with self._session() as session:
-            query = select(OrderRow).where(OrderRow.store == self.store)
-            if status is not None:
-                query = query.where(OrderRow.status == status)
-            query = query.order_by(OrderRow.magento_entity_id.desc()).limit(limit).offset(offset)
-            return list(session.scalars(query).all())
+        return self._list(OrderRow, status, limit, offset)
 
     def order_counts(self) -> dict[str, int]:
-        with self._session() as session:
-            rows = session.execute(
-                select(OrderRow.status, func.count())
-                .where(OrderRow.store == self.store)
-                .group_by(OrderRow.status)
-            ).all()
-            return {status: count for status, count in rows}
+        return self._counts(OrderRow)
 
     def count_reason_since(self, reason: str, since: datetime) -> int:
         with self._session() as session:
@@ -437,7 +372,7 @@ class Ledger:
         now = now or utcnow()
         entity_id = _require_id(memo.entity_id, "credit memo")
         with self._session() as session:
-            row = self._memo_row(session, entity_id)
+            row = self._find(session, CreditMemoRow, entity_id)
             if row is None:
                 row = CreditMemoRow(
                     store=self.store,
@@ -462,26 +397,14 @@ class Ledger:
     def observe_unreadable_credit_memo(
         self, entity_id: int, number: str | None, now: datetime | None = None
     ) -> CreditMemoRow:
-        now = now or utcnow()
-        with self._session() as session:
-            row = self._memo_row(session, entity_id)
-            if row is None:
-                row = CreditMemoRow(
-                    store=self.store,
-                    magento_entity_id=entity_id,
-                    increment_id=number or str(entity_id),
-                    status=OrderStatus.WAITING,
-                    attempts=0,
-                    first_seen_at=now,
-                )
-                session.add(row)
-            row.last_seen_at = now
-            session.flush()
-            return row
+        return self._observe_unreadable(CreditMemoRow, entity_id, number, now or utcnow())
 
     def credit_memo(self, entity_id: int) -> CreditMemoRow | None:
         with self._session() as session:
-            return self._memo_row(session, entity_id)
+            return self._find(session, CreditMemoRow, entity_id)
+
+    def credit_memos_by_number(self, increment_id: str) -> list[CreditMemoRow]:
+        return self._by_number(CreditMemoRow, increment_id)
 
     def credit_memos_of_order(self, order_entity_id: int) -> list[CreditMemoRow]:
         with self._session() as session:
@@ -496,31 +419,11 @@ class Ledger:
     def record_credit_memo_decision(
         self, entity_id: int, verdict: Verdict, now: datetime | None = None
     ) -> CreditMemoRow:
-        now = now or utcnow()
         with self._session() as session:
-            row = self._require_memo(session, entity_id)
-            status = _STATUS_OF_DECISION[verdict.decision]
-            if verdict.decision == Decision.DOWNLOAD and row.status in (
-                OrderStatus.FAILED,
-                OrderStatus.NEEDS_ATTENTION,
-            ):
-                status = row.status
-            changed = (row.reason, row.status) != (verdict.reason.value, status)
-            row.decision, row.reason, row.message, row.status = (
-                verdict.decision.value,
-                verdict.reason.value,
-                verdict.message,
-                status,
+            row = self._require(session, CreditMemoRow, entity_id)
+            self._apply_decision(
+                session, row, verdict, _STATUS_OF_DECISION[verdict.decision], now or utcnow()
             )
-            if changed:
-                self._event(
-                    session,
-                    "credit_memo",
-                    entity_id,
-                    f"decided:{verdict.decision.value}",
-                    verdict.message,
-                    now,
-                )
             return row
 
     def mark_credit_memo_carried(
@@ -528,7 +431,7 @@ class Ledger:
     ) -> CreditMemoRow:
         now = now or utcnow()
         with self._session() as session:
-            row = self._require_memo(session, entity_id)
+            row = self._require(session, CreditMemoRow, entity_id)
             row.pos_return_id, row.carried_at, row.status = return_id, now, OrderStatus.TRANSFERRED
             row.attempts, row.last_error, row.next_retry_at = 0, None, None
             self._complete_intent(session, "pos_return", entity_id, now)
@@ -538,25 +441,10 @@ class Ledger:
     def record_credit_memo_failure(
         self, entity_id: int, error: str, next_retry_at: datetime | None, now: datetime | None = None
     ) -> CreditMemoRow:
-        now = now or utcnow()
-        with self._session() as session:
-            row = self._require_memo(session, entity_id)
-            row.attempts += 1
-            row.last_error = error
-            row.next_retry_at = next_retry_at
-            row.status = OrderStatus.FAILED if next_retry_at is not None else OrderStatus.NEEDS_ATTENTION
-            self._event(session, "credit_memo", entity_id, row.status, error, now)
-            return row
+        return self._record_failure(CreditMemoRow, entity_id, error, next_retry_at, now or utcnow())
 
     def reset_credit_memo_for_retry(self, entity_id: int, now: datetime | None = None) -> CreditMemoRow:
-        now = now or utcnow()
-        with self._session() as session:
-            row = self._require_memo(session, entity_id)
-            row.attempts, row.next_retry_at = 0, now
-            if row.status == OrderStatus.NEEDS_ATTENTION:
-                row.status = OrderStatus.FAILED
-            self._event(session, "credit_memo", entity_id, "retry_requested", "retry requested", now)
-            return row
+        return self._reset_for_retry(CreditMemoRow, entity_id, now or utcnow())
 
     def credit_memos_due(self, now: datetime, limit: int = 500) -> list[int]:
         """Failed credit memos due again, and those waiting for their order."""
@@ -573,23 +461,13 @@ class Ledger:
             ).all()
             return list(rows)
 
-    def list_credit_memos(self, status: str | None = None, limit: int = 100) -> list[CreditMemoRow]:
-        with self._session() as session:
-            query = select(CreditMemoRow).where(CreditMemoRow.store == self.store)
-            if status is not None:
-                query = query.where(CreditMemoRow.status == status)
-            return list(
-                session.scalars(query.order_by(CreditMemoRow.magento_entity_id.desc()).limit(limit)).all()
-            )
+    def list_credit_memos(
+        self, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[CreditMemoRow]:
+        return self._list(CreditMemoRow, status, limit, offset)
 
     def credit_memo_counts(self) -> dict[str, int]:
-        with self._session() as session:
-            rows = session.execute(
-                select(CreditMemoRow.status, func.count())
-                .where(CreditMemoRow.store == self.store)
-                .group_by(CreditMemoRow.status)
-            ).all()
-            return {status: count for status, count in rows}
+        return self._counts(CreditMemoRow)
 
     # --- stock --------------------------------------------------------------------------------------
 
@@ -771,29 +649,97 @@ class Ledger:
 
     # --- private -------------------------------------------------------------------------------
 
-    def _order_row(self, session: Session, entity_id: int) -> OrderRow | None:
+    def _find(self, session: Session, table: type[Tracked], entity_id: int) -> Tracked | None:
         return session.scalars(
-            select(OrderRow).where(OrderRow.store == self.store, OrderRow.magento_entity_id == entity_id)
+            select(table).where(table.store == self.store, table.magento_entity_id == entity_id)
         ).first()
 
-    def _require_order(self, session: Session, entity_id: int) -> OrderRow:
-        row = self._order_row(session, entity_id)
+    def _require(self, session: Session, table: type[Tracked], entity_id: int) -> Tracked:
+        row = self._find(session, table, entity_id)
         if row is None:
-            raise LookupError(f"order {entity_id} is not in the ledger")
+            raise LookupError(f"{_KIND[table].replace('_', ' ')} {entity_id} is not in the ledger")
         return row
 
-    def _memo_row(self, session: Session, entity_id: int) -> CreditMemoRow | None:
-        return session.scalars(
-            select(CreditMemoRow).where(
-                CreditMemoRow.store == self.store, CreditMemoRow.magento_entity_id == entity_id
+    def _observe_unreadable(
+        self, table: type[Tracked], entity_id: int, number: str | None, now: datetime
+    ) -> Tracked:
+        with self._session() as session:
+            row = self._find(session, table, entity_id)
+            if row is None:
+                row = table(
+                    store=self.store,
+                    magento_entity_id=entity_id,
+                    increment_id=number or str(entity_id),
+                    status=OrderStatus.WAITING,
+                    attempts=0,
+                    first_seen_at=now,
+                )
+                session.add(row)
+            row.last_seen_at = now
+            session.flush()
+            return row
+
+    def _apply_decision(
+        self, session: Session, row: TrackedItem, verdict: Verdict, status: str, now: datetime
+    ) -> None:
+        """Record the rules' verdict; a failing item keeps its retry schedule while it is still wanted."""
+        failing = row.status in (OrderStatus.FAILED, OrderStatus.NEEDS_ATTENTION)
+        if failing and status == OrderStatus.PENDING:
+            status = row.status
+        changed = (row.reason, row.status) != (verdict.reason.value, status)
+        row.decision, row.reason, row.message = verdict.decision.value, verdict.reason.value, verdict.message
+        row.status = status
+        if changed:
+            kind = _KIND[type(row)]
+            self._event(
+                session,
+                kind,
+                row.magento_entity_id,
+                f"decided:{verdict.decision.value}",
+                verdict.message,
+                now,
             )
-        ).first()
 
-    def _require_memo(self, session: Session, entity_id: int) -> CreditMemoRow:
-        row = self._memo_row(session, entity_id)
-        if row is None:
-            raise LookupError(f"credit memo {entity_id} is not in the ledger")
-        return row
+    def _record_failure(
+        self, table: type[Tracked], entity_id: int, error: str, next_retry_at: datetime | None, now: datetime
+    ) -> Tracked:
+        with self._session() as session:
+            row = self._require(session, table, entity_id)
+            row.attempts += 1
+            row.last_error = error
+            row.next_retry_at = next_retry_at
+            row.status = OrderStatus.FAILED if next_retry_at is not None else OrderStatus.NEEDS_ATTENTION
+            self._event(session, _KIND[table], entity_id, row.status, error, now)
+            return row
+
+    def _reset_for_retry(self, table: type[Tracked], entity_id: int, now: datetime) -> Tracked:
+        with self._session() as session:
+            row = self._require(session, table, entity_id)
+            row.attempts, row.next_retry_at = 0, now
+            if row.status == OrderStatus.NEEDS_ATTENTION:
+                row.status = OrderStatus.FAILED
+            self._event(session, _KIND[table], entity_id, "retry_requested", "retry requested", now)
+            return row
+
+    def _by_number(self, table: type[Tracked], increment_id: str) -> list[Tracked]:
+        with self._session() as session:
+            query = select(table).where(table.store == self.store, table.increment_id == increment_id)
+            return list(session.scalars(query).all())
+
+    def _list(self, table: type[Tracked], status: str | None, limit: int, offset: int) -> list[Tracked]:
+        with self._session() as session:
+            query = select(table).where(table.store == self.store)
+            if status is not None:
+                query = query.where(table.status == status)
+            query = query.order_by(table.magento_entity_id.desc()).limit(limit).offset(offset)
+            return list(session.scalars(query).all())
+
+    def _counts(self, table: type[Tracked]) -> dict[str, int]:
+        with self._session() as session:
+            rows = session.execute(
+                select(table.status, func.count()).where(table.store == self.store).group_by(table.status)
+            ).all()
+            return {status: count for status, count in rows}
 
     def _complete_intent(self, session: Session, action: str, subject_id: int, now: datetime) -> None:
         session.execute(

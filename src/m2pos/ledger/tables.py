@@ -56,23 +56,13 @@ class SettingsHistoryRow(Base):
     changed_by: Mapped[str] = mapped_column(String(128))
 
 
-class OrderRow(Base):
-    __tablename__ = "orders"
-    __table_args__ = (
-        UniqueConstraint("store", "magento_entity_id", name="uq_orders_store_entity"),
-        UniqueConstraint("store", "pos_document_id", name="uq_orders_store_pos_document"),
-        Index("ix_orders_store_status_retry", "store", "status", "next_retry_at"),
-        Index("ix_orders_store_number", "store", "increment_id"),
-    )
+class TrackedItem:
+    """Columns shared by orders and credit memos: identity, the last decision, and failures."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     store: Mapped[str] = mapped_column(String(64))
     magento_entity_id: Mapped[int] = mapped_column(BigInteger)
     increment_id: Mapped[str] = mapped_column(String(64))
-    magento_store_id: Mapped[int | None] = mapped_column(Integer)
-    customer_email: Mapped[str | None] = mapped_column(String(255))
-    magento_state: Mapped[str | None] = mapped_column(String(32))
-    magento_status: Mapped[str | None] = mapped_column(String(64))
     grand_total: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -82,16 +72,6 @@ class OrderRow(Base):
     decision: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str | None] = mapped_column(Text)
-    mode: Mapped[str | None] = mapped_column(String(32))
-
-    # Steps done.
-    pos_document_id: Mapped[str | None] = mapped_column(String(128))
-    pos_document_kind: Mapped[str | None] = mapped_column(String(32))
-    transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    invoice_required: Mapped[bool] = mapped_column(Boolean, default=False)
-    invoice_id: Mapped[int | None] = mapped_column(BigInteger)
-    invoiced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    cancellation_carried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Failures.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -102,7 +82,32 @@ class OrderRow(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class CreditMemoRow(Base):
+class OrderRow(TrackedItem, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("store", "magento_entity_id", name="uq_orders_store_entity"),
+        UniqueConstraint("store", "pos_document_id", name="uq_orders_store_pos_document"),
+        Index("ix_orders_store_status_retry", "store", "status", "next_retry_at"),
+        Index("ix_orders_store_number", "store", "increment_id"),
+    )
+
+    magento_store_id: Mapped[int | None] = mapped_column(Integer)
+    customer_email: Mapped[str | None] = mapped_column(String(255))
+    magento_state: Mapped[str | None] = mapped_column(String(32))
+    magento_status: Mapped[str | None] = mapped_column(String(64))
+    mode: Mapped[str | None] = mapped_column(String(32))  # the Order Download Mode it was judged by
+
+    # Steps done.
+    pos_document_id: Mapped[str | None] = mapped_column(String(128))
+    pos_document_kind: Mapped[str | None] = mapped_column(String(32))
+    transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    invoice_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    invoice_id: Mapped[int | None] = mapped_column(BigInteger)
+    invoiced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancellation_carried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CreditMemoRow(TrackedItem, Base):
     __tablename__ = "credit_memos"
     __table_args__ = (
         UniqueConstraint("store", "magento_entity_id", name="uq_credit_memos_store_entity"),
@@ -110,30 +115,12 @@ class CreditMemoRow(Base):
         Index("ix_credit_memos_store_status_retry", "store", "status", "next_retry_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    store: Mapped[str] = mapped_column(String(64))
-    magento_entity_id: Mapped[int] = mapped_column(BigInteger)
-    increment_id: Mapped[str] = mapped_column(String(64))
     order_entity_id: Mapped[int | None] = mapped_column(BigInteger)
     order_increment_id: Mapped[str | None] = mapped_column(String(64))
-    grand_total: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    status: Mapped[str] = mapped_column(String(32))
-    decision: Mapped[str | None] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(String(64))
-    message: Mapped[str | None] = mapped_column(Text)
-
+    # Step done.
     pos_return_id: Mapped[str | None] = mapped_column(String(128))
     carried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class IntentRow(Base):
@@ -239,5 +226,6 @@ __all__ = [
     "SettingsHistoryRow",
     "StockMovementRow",
     "StockRow",
+    "TrackedItem",
     "UTCDateTime",
 ]
