@@ -24,6 +24,7 @@ from m2pos.magento._lines import LineComponent, Row, SaleLine, merge_rows
 
 __all__ = [
     "Address",
+    "AppliedTax",
     "CreditMemo",
     "CreditMemoItem",
     "DocumentComment",
@@ -145,6 +146,16 @@ class StatusHistory(_Model):
     created_at: Timestamp = None
 
 
+class AppliedTax(_Model):
+    """One tax of ``extension_attributes.applied_taxes``: ``title`` is the merchant's tax identifier."""
+
+    code: str | None = None
+    title: str | None = None
+    percent: Money = _ZERO
+    amount: Money = _ZERO
+    base_amount: Money = _ZERO
+
+
 class OrderItem(_Model):
     """One row of ``items[]``. Configurables and bundles have parent and child rows: see ``Order.lines``."""
 
@@ -226,6 +237,17 @@ def _shipping_from_extension(data: Any) -> Any:
     return data
 
 
+def _applied_taxes_from_extension(data: Any) -> Any:
+    """Lift ``extension_attributes.applied_taxes`` (the order's taxes by tax identifier)."""
+    if not isinstance(data, dict):
+        return data
+    extension = data.get("extension_attributes")
+    taxes = extension.get("applied_taxes") if isinstance(extension, dict) else None
+    if not isinstance(taxes, list) or "applied_taxes" in data:
+        return data
+    return {**data, "applied_taxes": [t for t in taxes if isinstance(t, dict)]}
+
+
 class Order(_Model):
     """``sales-data-order-interface``. Decide on ``state``; ``status`` is merchant-defined."""
 
@@ -287,8 +309,10 @@ class Order(_Model):
     shipping_method: str | None = None  # idem, e.g. "flatrate_flatrate"
     shipping_description: str | None = None
     status_histories: Annotated[tuple[StatusHistory, ...], BeforeValidator(_none_to_empty)] = ()
+    applied_taxes: Annotated[tuple[AppliedTax, ...], BeforeValidator(_none_to_empty)] = ()  # idem
 
     _lift_shipping = model_validator(mode="before")(_shipping_from_extension)
+    _lift_taxes = model_validator(mode="before")(_applied_taxes_from_extension)
 
     def item(self, item_id: int) -> OrderItem | None:
         return next((i for i in self.items if i.item_id == item_id), None)
