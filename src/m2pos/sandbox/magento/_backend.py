@@ -405,6 +405,61 @@ class Backend:
             self._set_source_item(sku, DEFAULT_SOURCE, qty, status, now, "stock_item_update")
         return product.id  # the legacy stock item id; one per product in this sandbox
 
+    def get_stock_item(self, sku: str) -> Doc:
+        """``StockRegistry::getStockItemBySku``: the legacy stock item of the default source."""
+        product = self.catalog.by_sku.get(sku)
+        if product is None:
+            raise MagentoError(404, 'The Product with the "%1" SKU doesn\'t exist.', [sku])
+        current = self._source_item(sku, DEFAULT_SOURCE)
+        qty = float(current["quantity"]) if current else 0.0
+        # Magento's defaults for the configuration-driven fields (Stores > Configuration > Inventory).
+        return {
+            "item_id": product.id,
+            "product_id": product.id,
+            "stock_id": 1,
+            "qty": qty,
+            "is_in_stock": bool(current and int(current["status"]) == 1),
+            "is_qty_decimal": False,
+            "show_default_notification_message": False,
+            "use_config_min_qty": True,
+            "min_qty": 0,
+            "use_config_min_sale_qty": 1,
+            "min_sale_qty": 1,
+            "use_config_max_sale_qty": True,
+            "max_sale_qty": 10000,
+            "use_config_backorders": True,
+            "backorders": 0,
+            "use_config_notify_stock_qty": True,
+            "notify_stock_qty": 1,
+            "use_config_qty_increments": True,
+            "qty_increments": 0,
+            "use_config_enable_qty_inc": True,
+            "enable_qty_increments": False,
+            "use_config_manage_stock": True,
+            "manage_stock": True,
+            "low_stock_date": None,
+            "is_decimal_divided": False,
+            "stock_status_changed_auto": 0,
+        }
+
+    def store_views(self) -> list[Doc]:
+        """``StoreRepository::getList``: the admin store (id 0) and every store view."""
+        views = [
+            {"id": 0, "code": "admin", "name": "Admin", "website_id": 0, "store_group_id": 0, "is_active": 1}
+        ]
+        for view in self.views:
+            views.append(
+                {
+                    "id": view.store_id,
+                    "code": view.code,
+                    "name": view.name,
+                    "website_id": 1,
+                    "store_group_id": 1,
+                    "is_active": 1,
+                }
+            )
+        return views
+
     def stock(self, sku: str | None = None) -> list[Doc]:
         where, params = ('"sku" = ?', [sku]) if sku else ("", [])
         return self.store.select_docs(SOURCE_ITEMS, where, params, order='"sku", "source_code"')

@@ -278,6 +278,15 @@ ROUTES: tuple[Route, ...] = (
         ("Magento_CatalogInventory::cataloginventory",),
         update_stock_item,
     ),
+    Route(
+        "GET",
+        "/V1/stockItems/{productSku}",
+        ("Magento_CatalogInventory::cataloginventory",),
+        lambda call: call.backend.get_stock_item(call.params["productSku"]),
+    ),
+    Route(
+        "GET", "/V1/store/storeViews", ("Magento_Backend::store",), lambda call: call.backend.store_views()
+    ),
     Route("POST", "/V1/integration/admin/token", ANONYMOUS, admin_token),
 )
 
