@@ -3,25 +3,18 @@ oauthlib (an implementation independent of the sandbox's verifier), and schema v
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
-import jsonschema
 import pytest
-import yaml
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
 
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.magento import DEMO_CREDENTIALS, MagentoSandbox, SandboxCredentials
-
-SCHEMA_PATH = (
-    Path(__file__).resolve().parents[3] / "shared" / "reference" / "magento" / "admin-schema-2.4.8.yaml"
-)
+from tests.contract.swagger import load_schema
 
 
 def query_string(params: dict[str, Any] | list[tuple[str, Any]]) -> str:
@@ -127,36 +120,7 @@ def magento(make_magento: Any) -> Magento:
 # -- schema --------------------------------------------------------------------------------------
 
 
-def _nullable(node: Any) -> Any:
-    """Real Magento sends ``null`` for some required keys (``payment.account_status``, ``cc_last4``)."""
-    if isinstance(node, dict):
-        out = {k: _nullable(v) for k, v in node.items()}
-        if isinstance(out.get("type"), str) and out["type"] != "null":
-            out["type"] = [out["type"], "null"]
-        return out
-    if isinstance(node, list):
-        return [_nullable(v) for v in node]
-    return node
-
-
-@functools.lru_cache(maxsize=1)
-def _definitions() -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    schema = yaml.load(SCHEMA_PATH.read_text(), Loader=loader)  # noqa: S506 - a safe loader
-    defs: dict[str, Any] = _nullable(schema["definitions"])
-    # Named parameters come back as a JSON object (PHP associative array), positional ones as a list of
-    # strings; the generated Swagger only describes a list of objects.
-    defs["error-parameters"] = {"type": ["array", "object"]}
-    return defs
-
-
-def validate(definition: str, instance: Any) -> None:
-    schema = {"$ref": f"#/definitions/{definition}", "definitions": _definitions()}
-    jsonschema.Draft4Validator(schema).validate(instance)
-
-
 @pytest.fixture
 def schema_validate() -> Any:
-    if not SCHEMA_PATH.exists():
-        pytest.skip("the reference schema is not available")
-    return validate
+    """Validate a document against a definition of the official schema (``tests/contract``)."""
+    return load_schema().validate_definition
