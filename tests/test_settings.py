@@ -109,3 +109,14 @@ def test_secret_values_lists_every_secret(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, EXAMPLE), environ={"M2POS_POS__PASSWORD": "pos-pass"})
     secrets = secret_values(settings)
     assert {"cs-secret", "ats-secret", "pos-pass"} <= set(secrets)
+
+
+def test_pos_secrets_never_show_in_the_settings_repr(tmp_path: Path) -> None:
+    text = EXAMPLE.replace(
+        'kind = "memory"', 'kind = "memory"\npassword = "pos-pass-123"\napp_private_id = "uuid-secret"'
+    )
+    settings = load_settings(write(tmp_path, text), environ={})
+    shown = repr(settings)
+    assert "pos-pass-123" not in shown
+    assert "uuid-secret" not in shown
+    assert "cs-secret" not in shown

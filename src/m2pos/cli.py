@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from m2pos.logs import LogFormat, configure_logging
+from m2pos.pos import validate_pos_settings
 from m2pos.settings import Settings, SettingsError, load_settings, secret_values
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def _settings(ctx: typer.Context) -> Settings:
     options: CliOptions = ctx.obj or CliOptions(None, "text", "info")
     try:
         settings = load_settings(options.config)
+        validate_pos_settings(settings.pos, str(options.config or "m2pos.toml"))
     except SettingsError as error:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None

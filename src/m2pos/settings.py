@@ -135,6 +135,11 @@ class PosSettings(_Section):
     kind: str = "memory"
     requests_per_second: float = Field(default=20.0, gt=0)
 
+    def __repr_args__(self) -> Any:
+        # The POS's own keys are plain values until its adapter validates them: mask the secret ones.
+        for key, value in super().__repr_args__():
+            yield key, ("**********" if key is not None and _is_secret_key(key) else value)
+
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, value: str) -> str:
@@ -266,6 +271,10 @@ def _env_value(raw: str) -> Any:
         return raw
 
 
+def _is_secret_key(key: str) -> bool:
+    return any(word in key for word in ("password", "secret", "token", "private"))
+
+
 def secret_values(settings: Settings) -> list[str]:
     """Every secret in the settings, so that logs can mask them."""
     candidates = [
@@ -278,6 +287,6 @@ def secret_values(settings: Settings) -> list[str]:
     ]
     values = [c.get_secret_value() for c in candidates if c is not None]
     for key, value in (settings.pos.model_extra or {}).items():
-        if isinstance(value, str) and any(word in key for word in ("password", "secret", "token", "private")):
+        if isinstance(value, str) and _is_secret_key(key):
             values.append(value)
     return values

@@ -19,7 +19,23 @@ def _memory(settings: PosSettings) -> PointOfSale:
     return MemoryPos.from_settings(settings)
 
 
-ADAPTERS: dict[str, PosFactory] = {"memory": _memory}
+def _lightspeed_onsite(settings: PosSettings) -> PointOfSale:
+    from m2pos.pos.lightspeed_onsite import LightspeedOnSite
+
+    return LightspeedOnSite.from_settings(settings)
+
+
+ADAPTERS: dict[str, PosFactory] = {"memory": _memory, "lightspeed_onsite": _lightspeed_onsite}
+
+
+def validate_pos_settings(settings: PosSettings, source: str = "settings") -> None:
+    """Check the POS's own keys now (``SettingsError`` naming each bad key), without connecting.
+
+    ``open_pos`` validates them too; this lets a command report them with the other settings."""
+    if settings.kind == "lightspeed_onsite":
+        from m2pos.pos.lightspeed_onsite import onsite_settings
+
+        onsite_settings(settings, source)
 
 
 def open_pos(settings: PosSettings) -> PointOfSale:
@@ -33,4 +49,12 @@ def open_pos(settings: PosSettings) -> PointOfSale:
     return factory(settings)
 
 
-__all__ = ["ADAPTERS", "PointOfSale", "PosDocument", "PosError", "PosRejected", "open_pos"]
+__all__ = [
+    "ADAPTERS",
+    "PointOfSale",
+    "PosDocument",
+    "PosError",
+    "PosRejected",
+    "open_pos",
+    "validate_pos_settings",
+]
