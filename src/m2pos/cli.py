@@ -170,13 +170,18 @@ def demo(
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
     ] = None,
+    pos: Annotated[
+        str, typer.Option(help="The embedded POS: lightspeed_onsite (its sandbox) or memory.")
+    ] = "lightspeed_onsite",
 ) -> None:
-    """Everything on the embedded defaults: Magento sandbox, memory POS, SQLite ledger, the sync loop
-    and live shop traffic, printing what moves."""
+    """Everything on the embedded defaults: Magento and Lightspeed OnSite sandboxes, SQLite ledger,
+    the sync loop and live shop traffic, printing what moves."""
     from m2pos.demo import run_demo
 
+    if pos not in ("lightspeed_onsite", "memory"):
+        raise typer.BadParameter("must be lightspeed_onsite or memory", param_hint="--pos")
     configure_logging("text", "warning")
-    asyncio.run(run_demo(port, orders, duration))
+    asyncio.run(run_demo(port, orders, duration, pos_kind=pos))
 
 
 # --- the sync ----------------------------------------------------------------------------------
