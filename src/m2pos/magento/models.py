@@ -421,8 +421,8 @@ def _document_rows(items: tuple[_DocumentItem, ...], order: Order) -> list[Row]:
     return rows
 
 
-class Invoice(_Model):
-    """``sales-data-invoice-interface``. ``state``: 1 open, 2 paid, 3 canceled."""
+class _SalesDocument(_Model):
+    """What invoices and credit memos share: the header totals, and lines through the order."""
 
     entity_id: int | None = None
     increment_id: str | None = None
@@ -443,64 +443,44 @@ class Invoice(_Model):
     shipping_incl_tax: Money = _ZERO
     discount_amount: Money = _ZERO
     base_discount_amount: Money = _ZERO
-    total_qty: Qty = _ZERO
     transaction_id: str | None = None
-    can_void_flag: Flag = False
-    is_used_for_refund: Flag = False
     created_at: Timestamp = None
     updated_at: Timestamp = None
-    items: Annotated[tuple[InvoiceItem, ...], BeforeValidator(_none_to_empty)] = ()
     comments: Annotated[tuple[DocumentComment, ...], BeforeValidator(_none_to_empty)] = ()
+    items: tuple[_DocumentItem, ...] = ()
+
+    def lines(self, order: Order) -> tuple[SaleLine, ...]:
+        """Its lines, merged like ``Order.lines`` through the order's items; untouched items dropped."""
+        return merge_rows(_document_rows(self.items, order), skip_empty=True)
+
+
+class Invoice(_SalesDocument):
+    """``sales-data-invoice-interface``. ``state``: 1 open, 2 paid, 3 canceled."""
+
+    total_qty: Qty = _ZERO
+    can_void_flag: Flag = False
+    is_used_for_refund: Flag = False
+    items: Annotated[tuple[InvoiceItem, ...], BeforeValidator(_none_to_empty)] = ()
 
     @property
     def is_paid(self) -> bool:
         return self.state == 2
 
-    def lines(self, order: Order) -> tuple[SaleLine, ...]:
-        return merge_rows(_document_rows(self.items, order), skip_empty=True)
 
-
-class CreditMemo(_Model):
+class CreditMemo(_SalesDocument):
     """``sales-data-creditmemo-interface``. ``state``: 1 open, 2 refunded, 3 canceled."""
 
-    entity_id: int | None = None
-    increment_id: str | None = None
-    order_id: int | None = None
     invoice_id: int | None = None
-    store_id: int | None = None
-    state: int | None = None
     creditmemo_status: int | None = None
-    order_currency_code: str | None = None
-    base_currency_code: str | None = None
-    grand_total: Money = _ZERO
-    base_grand_total: Money = _ZERO
-    subtotal: Money = _ZERO
-    base_subtotal: Money = _ZERO
-    subtotal_incl_tax: Money = _ZERO
-    tax_amount: Money = _ZERO
-    base_tax_amount: Money = _ZERO
-    shipping_amount: Money = _ZERO
-    base_shipping_amount: Money = _ZERO
-    shipping_incl_tax: Money = _ZERO
-    discount_amount: Money = _ZERO
-    base_discount_amount: Money = _ZERO
     adjustment: Money = _ZERO
     adjustment_positive: Money = _ZERO
     adjustment_negative: Money = _ZERO
     base_adjustment: Money = _ZERO
-    transaction_id: str | None = None
-    created_at: Timestamp = None
-    updated_at: Timestamp = None
     items: Annotated[tuple[CreditMemoItem, ...], BeforeValidator(_none_to_empty)] = ()
-    comments: Annotated[tuple[DocumentComment, ...], BeforeValidator(_none_to_empty)] = ()
 
     @property
     def is_refunded(self) -> bool:
         return self.state == 2
-
-    def lines(self, order: Order) -> tuple[SaleLine, ...]:
-        """Refunded lines, merged like ``Order.lines`` through the order's items; untouched items dropped."""
-        return merge_rows(_document_rows(self.items, order), skip_empty=True)
 
 
 class StockItem(_Model):
