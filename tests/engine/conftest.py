@@ -6,7 +6,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,11 +99,14 @@ class Store:
             pos._db.close()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+@contextmanager
+def open_store(directory: Path, wrap: Callable[[Any], Any] | None = None) -> Iterator[Store]:
+    """A Magento sandbox served over HTTP and a settings file for it; ``wrap`` may put an ASGI
+    middleware around the sandbox."""
+    directory.mkdir(parents=True, exist_ok=True)
     sandbox = MagentoSandbox(orders=0)
-    with serve_in_thread(sandbox.app) as url:
-        shop = Store(sandbox=sandbox, url=url, directory=tmp_path)
+    with serve_in_thread(wrap(sandbox.app) if wrap else sandbox.app) as url:
+        shop = Store(sandbox=sandbox, url=url, directory=directory)
         shop.configure(
             magento={
                 "base_url": url,
@@ -112,9 +116,15 @@ def store(tmp_path: Path) -> Iterator[Store]:
                 "access_token_secret": DEMO_CREDENTIALS.access_token_secret,
             },
             orders={"start_date": LONG_AGO, "retry_base_seconds": 1, "retry_max_seconds": 1},
-            pos={"kind": "memory", "path": str(tmp_path / "pos.db")},
-            state={"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+            pos={"kind": "memory", "path": str(directory / "pos.db")},
+            state={"database_url": f"sqlite:///{directory / 'ledger.db'}"},
             # Reading Magento's restock takes a stock read after the credit memo; tests of it set it.
             credit_memos={"restock": "never"},
         )
+        yield shop
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(tmp_path) as shop:
         yield shop

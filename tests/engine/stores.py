@@ -6,40 +6,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
 
-from m2pos.sandbox._serve import serve_in_thread
-from m2pos.sandbox.magento import DEMO_CREDENTIALS, MagentoSandbox
-from tests.engine.conftest import LONG_AGO, Store
-
-
-@contextmanager
-def open_store(directory: Path, wrap: Callable[[Any], Any] | None = None) -> Iterator[Store]:
-    """The same set-up as the ``store`` fixture; ``wrap`` may put an ASGI middleware around the sandbox."""
-    directory.mkdir(parents=True, exist_ok=True)
-    sandbox = MagentoSandbox(orders=0)
-    app = wrap(sandbox.app) if wrap else sandbox.app
-    with serve_in_thread(app) as url:
-        shop = Store(sandbox=sandbox, url=url, directory=directory)
-        shop.configure(
-            magento={
-                "base_url": url,
-                "consumer_key": DEMO_CREDENTIALS.consumer_key,
-                "consumer_secret": DEMO_CREDENTIALS.consumer_secret,
-                "access_token": DEMO_CREDENTIALS.access_token,
-                "access_token_secret": DEMO_CREDENTIALS.access_token_secret,
-            },
-            orders={"start_date": LONG_AGO, "retry_base_seconds": 1, "retry_max_seconds": 1},
-            pos={"kind": "memory", "path": str(directory / "pos.db")},
-            state={"database_url": f"sqlite:///{directory / 'ledger.db'}"},
-        )
-        yield shop
-
+from tests.engine.conftest import Store
 
 # --- m2pos in its own process, started in milliseconds ---------------------------------------------
 #

@@ -24,9 +24,8 @@ from m2pos.engine import CycleReport, ItemResult, Outcome, SyncEngine
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
 from m2pos.settings import OrderSettings, Settings
 from tests.engine import invariants
-from tests.engine.conftest import Store
+from tests.engine.conftest import Store, open_store
 from tests.engine.invariants import Expectation
-from tests.engine.stores import open_store
 
 # --- the token bucket on a fake clock -----------------------------------------------------------
 
