@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from dataclasses import dataclass
@@ -264,6 +263,7 @@ def run(ctx: typer.Context) -> None:
 async def _run_loop(settings: Settings) -> None:
     from m2pos.engine import SyncEngine
     from m2pos.engine.bootstrap import open_store
+    from m2pos.engine.loop import run_loop
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -271,11 +271,7 @@ async def _run_loop(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     _say(f"m2pos running: Magento {settings.magento.base_url} → POS {settings.pos.kind}; Ctrl-C stops")
     async with open_store(settings) as store:
-        engine = SyncEngine(store, stop)
-        while not stop.is_set():
-            _print_report(await engine.run_cycle())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=settings.orders.poll_interval_seconds)
+        await run_loop(SyncEngine(store, stop), settings.orders.poll_interval_seconds, _print_report)
     _say("m2pos stopped")
 
 

@@ -22,6 +22,7 @@ from rich.console import Console
 
 from m2pos.engine import CycleReport, Outcome, SyncEngine
 from m2pos.engine.bootstrap import open_store
+from m2pos.engine.loop import run_loop
 from m2pos.ledger import Ledger, OrderStatus
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.magento import MagentoSandbox
@@ -161,12 +162,8 @@ async def run_demo(
         if duration is not None:
             loop.call_later(duration, stop.set)
         async with open_store(settings) as store:
-            engine = SyncEngine(store, stop)
             traffic = asyncio.create_task(shop_traffic(sandbox, store.ledger, stop))
-            while not stop.is_set():
-                print_cycle(await engine.run_cycle())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=settings.orders.poll_interval_seconds)
+            await run_loop(SyncEngine(store, stop), settings.orders.poll_interval_seconds, print_cycle)
             await traffic
             counts = store.ledger.order_counts()
         console.print(f"\n[bold]demo stopped[/bold]; orders by status: {counts}")

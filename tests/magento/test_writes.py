@@ -102,6 +102,26 @@ async def test_create_invoice_sends_the_schemas_body_and_returns_the_bare_intege
     assert post.headers["Content-Type"] == "application/json"
 
 
+async def test_a_known_uninvoiced_order_is_invoiced_without_a_first_read(
+    fake: FakeMagento, shop: Shop, make_client: Callable[..., MagentoClient]
+) -> None:
+    fake.on("POST", "/order/42/invoice", created(shop))
+    async with make_client() as client:
+        assert await client.create_invoice(42, capture=False, known_uninvoiced=True) == 501
+    assert fake.sent("GET", "/invoices") == []
+    assert len(fake.sent("POST", "/invoice$")) == 1
+
+
+async def test_a_known_uninvoiced_order_still_finds_its_invoice_after_a_lost_answer(
+    fake: FakeMagento, shop: Shop, make_client: Callable[..., MagentoClient], sleeps: Sleeps
+) -> None:
+    fake.on("POST", "/order/42/invoice", commit_then(shop, httpx.ReadTimeout("timed out")), created(shop))
+    async with make_client() as client:
+        assert await client.create_invoice(42, capture=False, known_uninvoiced=True) == 501
+    assert len(shop.invoices) == 1
+    assert len(fake.sent("POST", "/invoice$")) == 1
+
+
 async def test_an_invoice_comment_is_appended_only_when_notifying(
     fake: FakeMagento, shop: Shop, make_client: Callable[..., MagentoClient]
 ) -> None:

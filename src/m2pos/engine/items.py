@@ -169,7 +169,11 @@ async def _invoice(ctx: StoreContext, order: Order, number: str) -> int:
             invoice_id = max(existing)
             ctx.ledger.mark_invoiced(entity_id, invoice_id, ctx.clock())
             return invoice_id
-    invoice_id = await ctx.magento.create_invoice(entity_id, capture=ctx.settings.orders.capture_online)
+    invoice_id = await ctx.magento.create_invoice(
+        entity_id,
+        capture=ctx.settings.orders.capture_online,
+        known_uninvoiced=not reopened and order.total_invoiced == 0,
+    )
     crash_point("after_invoice")
     ctx.ledger.mark_invoiced(entity_id, invoice_id, ctx.clock())
     log.info("order invoiced", extra={"order": number, "invoice": invoice_id})

@@ -354,7 +354,13 @@ class MagentoClient:
     # -- non-idempotent writes, each with its guard ----------------------------------------------
 
     async def create_invoice(
-        self, order_id: int, capture: bool, notify: bool = False, comment: str | None = None
+        self,
+        order_id: int,
+        capture: bool,
+        notify: bool = False,
+        comment: str | None = None,
+        *,
+        known_uninvoiced: bool = False,
     ) -> int:
         """Invoice everything still invoiceable on the order; returns the invoice id. Idempotent.
 
@@ -366,13 +372,17 @@ class MagentoClient:
         5xx, they are read again before any retry, and an invoice that appeared meanwhile is
         returned instead of creating a second one. A 400 saying the order has nothing left to
         invoice is success when the order is fully invoiced (an earlier call did it).
+
+        ``known_uninvoiced``: the caller has just read the order with no invoice and no earlier
+        attempt of its own can have made one, so the first read is skipped (half the requests of an
+        auto-invoiced order); every invoice found after an ambiguous failure is then a new one.
         """
         body: dict[str, Any] = {"capture": capture, "notify": notify}
         if comment:
             body["appendComment"] = notify
             body["comment"] = {"comment": comment, "is_visible_on_front": 0}
         path = f"/order/{segment(order_id)}/invoice"
-        before = {i.entity_id for i in await self.invoices_for_order(order_id)}
+        before = set() if known_uninvoiced else {i.entity_id for i in await self.invoices_for_order(order_id)}
 
         async def created_meanwhile() -> int | None:
             new = [
