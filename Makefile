@@ -31,6 +31,11 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/read_path.py
 
+# The whole sync cycle with the memory POS (a few minutes; see bench/cycle.py --help).
+.PHONY: bench-cycle
+bench-cycle: $(STAMP)
+	$(BIN)/python bench/cycle.py
+
 # Re-pin every dependency after editing pyproject.toml.
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
