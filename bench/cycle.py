@@ -569,7 +569,7 @@ def print_loop(run: LoopRun) -> None:
         busy = [c for c in run.cycles if c > 0]
         print(
             f"   {len(run.cycles)} cycles, {statistics.fmean(run.cycles):.2f}s on average "
-            f"(max {max(busy or [0.0]):.2f}s); the loop sleeps the poll interval after each cycle"
+            f"(max {max(busy or [0.0]):.2f}s); a cycle starts every poll interval"
         )
     total = sum(run.requests.values())
     print(
