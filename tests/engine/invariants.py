@@ -2,11 +2,15 @@
 
 Shared by the crash and fault suites. ``Expectation`` says what should have happened; ``check``
 compares it with what the three systems say and raises ``AssertionError`` listing every breach.
+The Magento and ledger halves (``magento_problems``, ``ledger_problems``) do not depend on the POS:
+a suite with another POS (``tests/pos_onsite/test_crash_fault_run.py``) reads its POS itself and
+passes the document ids it found.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,13 +69,13 @@ def memo_number(store: Store, memo_id: int) -> str:
 
 
 def check(store: Store, expected: Expectation) -> None:
-    problems: list[str] = []
     pos = store.pos()
     try:
         sales = pos.documents("sale")
         returns = pos.documents("return")
     finally:
         pos._db.close()
+    problems: list[str] = []
 
     # --- the POS: every expected order once, nothing else, no duplicates --------------------------
     sale_refs = Counter(d.reference for d in sales)
@@ -99,7 +103,19 @@ def check(store: Store, expected: Expectation) -> None:
     if return_refs != Counter(expected.returns.values()):
         problems.append(f"POS returns {dict(return_refs)} != expected {sorted(expected.returns.values())}")
 
-    # --- Magento: exactly one invoice per auto-invoiced order, none for the cancelled ones --------
+    problems += magento_problems(store, expected)
+    problems += ledger_problems(
+        store,
+        expected,
+        sale_ids={d.reference: d.id for d in sales},
+        return_ids={d.reference: d.id for d in returns},
+    )
+    assert not problems, "exactly-once invariants broken:\n  " + "\n  ".join(problems)
+
+
+def magento_problems(store: Store, expected: Expectation) -> list[str]:
+    """Exactly one Magento invoice per auto-invoiced order, none for the cancelled ones."""
+    problems: list[str] = []
     invoices = magento_invoices(store)
     for entity_id in expected.invoiced:
         got = invoices.get(entity_id, [])
@@ -110,8 +126,22 @@ def check(store: Store, expected: Expectation) -> None:
             problems.append(
                 f"cancelled order {expected.in_pos[entity_id]} was invoiced: {invoices[entity_id]}"
             )
+    return problems
 
-    # --- the ledger: no open intents, statuses that agree with the POS and Magento ----------------
+
+def ledger_problems(
+    store: Store,
+    expected: Expectation,
+    sale_ids: Mapping[str, str],
+    return_ids: Mapping[str, str],
+) -> list[str]:
+    """No open intents, and statuses that agree with the POS and Magento.
+
+    ``sale_ids``: the POS document id found for each order number; ``return_ids``: the POS return
+    (or whatever the POS carried the credit memo onto) found for each credit memo number.
+    """
+    problems: list[str] = []
+    invoices = magento_invoices(store)
     ledger = store.ledger()
     try:
         intents = ledger.open_intents()
@@ -124,11 +154,9 @@ def check(store: Store, expected: Expectation) -> None:
                 continue
             if row.status != OrderStatus.TRANSFERRED:
                 problems.append(f"order {number} has ledger status {row.status} ({row.last_error})")
-            doc = sale_by_ref.get(number)
-            if doc is None or row.pos_document_id != doc.id:
-                problems.append(
-                    f"order {number}: ledger POS document {row.pos_document_id} != POS {doc and doc.id}"
-                )
+            doc_id = sale_ids.get(number)
+            if doc_id is None or row.pos_document_id != doc_id:
+                problems.append(f"order {number}: ledger POS document {row.pos_document_id} != POS {doc_id}")
             in_magento = invoices.get(entity_id)
             if entity_id in expected.invoiced and (row.invoice_id is None or [row.invoice_id] != in_magento):
                 problems.append(f"order {number}: ledger invoice {row.invoice_id} != Magento {in_magento}")
@@ -140,14 +168,15 @@ def check(store: Store, expected: Expectation) -> None:
                     problems.append(f"order {row.increment_id} has a POS document but was not eligible")
                 if row.status in ACTIVE_STATUSES:
                     problems.append(f"order {row.increment_id} is still {row.status}")
-        return_by_ref = {d.reference: d for d in returns}
         for entity_id, number in expected.returns.items():
             memo = ledger.credit_memo(entity_id)
-            doc = return_by_ref.get(number)
-            if memo is None or memo.status != OrderStatus.TRANSFERRED or doc is None:
-                problems.append(f"credit memo {number}: ledger {memo and memo.status}, POS {doc}")
-            elif memo.pos_return_id != doc.id:
-                problems.append(f"credit memo {number}: ledger return {memo.pos_return_id} != POS {doc.id}")
+            return_id = return_ids.get(number)
+            if memo is None or memo.status != OrderStatus.TRANSFERRED or return_id is None:
+                problems.append(f"credit memo {number}: ledger {memo and memo.status}, POS {return_id}")
+            elif memo.pos_return_id != return_id:
+                problems.append(
+                    f"credit memo {number}: ledger return {memo.pos_return_id} != POS {return_id}"
+                )
         for memo in ledger.list_credit_memos(limit=100_000):
             if memo.status in ACTIVE_STATUSES or (
                 memo.magento_entity_id not in expected.returns and memo.pos_return_id is not None
@@ -155,4 +184,4 @@ def check(store: Store, expected: Expectation) -> None:
                 problems.append(f"credit memo {memo.increment_id} is {memo.status}")
     finally:
         ledger.close()
-    assert not problems, "exactly-once invariants broken:\n  " + "\n  ".join(problems)
+    return problems

@@ -21,7 +21,14 @@ from tests.engine.conftest import Store
 
 _FORKSERVER = multiprocessing.get_context("forkserver")
 _FORKSERVER.set_forkserver_preload(
-    ["m2pos.cli", "m2pos.engine", "m2pos.engine.bootstrap", "m2pos.pos.memory", "tests.engine.stores"]
+    [
+        "m2pos.cli",
+        "m2pos.engine",
+        "m2pos.engine.bootstrap",
+        "m2pos.pos.memory",
+        "m2pos.pos.lightspeed_onsite",
+        "tests.engine.stores",
+    ]
 )
 
 

@@ -201,7 +201,8 @@ def test_magento_never_sees_more_than_the_request_budget(metered: tuple[Store, M
     rate = 10
     store.configure(orders={"concurrency": 8}, magento={"requests_per_second": rate})
     expected = Expectation()
-    for _ in range(12):
+    # One invoice request per order plus the feeds: enough requests to last well past the burst.
+    for _ in range(30):
         expected.add_order(store.sandbox.control.place_order("simple", payment="authorised"))
     meter.reset()
     result = store.cli("sync", "--once")

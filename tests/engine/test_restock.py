@@ -38,6 +38,8 @@ def context(tmp_path: Path, **orders: Any) -> StoreContext:
 
 
 def read(ctx: StoreContext, at: datetime, quantity: int) -> None:
+    """What the stock sync records for one read of Magento's stock (``m2pos.engine.stock``)."""
+    ctx.ledger.set_marker_once("stock_first_read:default", at)
     ctx.ledger.record_stock("default", {"A": Decimal(quantity)}, {}, at)
     ctx.ledger.set_marker("stock_read:default", at)
 
@@ -71,6 +73,36 @@ def test_a_movement_seen_in_the_memos_own_second_is_ambiguous(tmp_path: Path) ->
     decision = decide_restock(ctx, MEMO, ORDER)
     assert decision.items == frozenset()
     assert "within the second of the credit memo" in decision.notes[0]
+
+
+def test_a_memo_before_the_first_stock_read_is_not_restocked(tmp_path: Path) -> None:
+    # MSI deducted the unreturned 2 before m2pos had ever read the stock: the first read is the
+    # baseline, so no movement shows, which must not pass for "returned".
+    ctx = context(tmp_path)
+    read(ctx, MEMO_AT + timedelta(seconds=2), 6)
+    decision = decide_restock(ctx, MEMO, ORDER)
+    assert not decision.pending and decision.items == frozenset()
+    assert "first read Magento's stock after this credit memo" in decision.notes[0]
+
+
+def test_a_read_after_an_interrupted_stock_write_is_not_trusted(tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    read(ctx, MEMO_AT - timedelta(seconds=30), 8)
+    # m2pos wrote 8 over Magento's 6 (the memo's deduction) and died before recording it; the next
+    # read sees 8 again: no movement, although MSI deducted 2.
+    ctx.ledger.set_marker(
+        "stock_unreadable:default",
+        MEMO_AT + timedelta(seconds=2),
+        (MEMO_AT - timedelta(seconds=30)).isoformat(),
+    )
+    read(ctx, MEMO_AT + timedelta(seconds=2), 8)
+    decision = decide_restock(ctx, MEMO, ORDER)
+    assert decision.items == frozenset()
+    assert "cut off" in decision.notes[0]
+    # A memo after that read is judged again.
+    later = MEMO.model_copy(update={"created_at": MEMO_AT + timedelta(seconds=10)})
+    read(ctx, MEMO_AT + timedelta(seconds=12), 8)
+    assert decide_restock(ctx, later, ORDER).items == frozenset({11})
 
 
 def test_always_and_never_need_no_signal(tmp_path: Path) -> None:

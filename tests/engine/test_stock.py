@@ -78,7 +78,9 @@ def test_credit_memo_restocks_the_pos_exactly_when_magento_did(
     if shipped:
         store.sandbox.control.ship(order["entity_id"])
         assert store.cli("sync", "--once").exit_code == 0  # the shipment is seen, Magento set back to 8
-        time.sleep(1.1)  # the merchant refunds later (not within the second of a stock read)
+    # The merchant refunds later: not within the second of a stock read (Magento stamps whole seconds,
+    # so a memo in the second of m2pos's first read could be before or after it).
+    time.sleep(1.1)
     store.sandbox.control.refund(order["entity_id"], return_to_stock=returned)
     time.sleep(1.1)  # the next stock read must come after the credit memo's (whole-second) stamp
     result = store.cli("sync", "--once")

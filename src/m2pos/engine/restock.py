@@ -12,16 +12,19 @@ Inventory (MSI), for a refunded quantity q of which s was shipped and u = q − 
 
 The two differ whenever q > 0, so the movement seen after the credit memo tells them apart. When
 it matches neither (another movement of the same SKU in the same interval, such as a shipment),
-m2pos does not restock and says so on the credit memo's timeline.
+m2pos does not restock and says so on the credit memo's timeline. It does the same when no read
+can have seen the credit memo's movement: m2pos's first stock read came after the credit memo (no
+baseline before it), or the read after it followed a stock write cut off by a crash (``stock.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from m2pos.engine.context import StoreContext
+from m2pos.engine.stock import FIRST_READ, UNREADABLE
 from m2pos.magento.models import CreditMemo, Order
 
 # Magento stamps in whole seconds: a read in the same second as the memo may have missed it.
@@ -56,6 +59,11 @@ def decide_restock(ctx: StoreContext, memo: CreditMemo, order: Order) -> Restock
     last_read = ctx.ledger.last_stock_read(source)
     if created is None or last_read is None or last_read < created + _STAMP_RESOLUTION:
         return RestockDecision(frozenset(), pending=True)
+    blind = _blind_spot(ctx, source, created)
+    if blind is not None:
+        return RestockDecision(
+            frozenset(), notes=(f"{blind}. Not restocked in the POS: check and adjust it there.",)
+        )
     tracked = ctx.ledger.stock_rows(source)
     restocked: set[int] = set()
     notes: list[str] = []
@@ -99,3 +107,25 @@ def decide_restock(ctx: StoreContext, memo: CreditMemo, order: Order) -> Restock
         if line.item_id is not None and verdicts and all(verdicts):
             restocked.add(line.item_id)
     return RestockDecision(frozenset(restocked), notes=tuple(notes))
+
+
+def _blind_spot(ctx: StoreContext, source: str, created: datetime) -> str | None:
+    """Why no stock read can have seen what the credit memo did to Magento's stock (None: one did).
+
+    Magento stamps ``created`` in whole seconds: the credit memo happened within the second after it.
+    """
+    first = ctx.ledger.marker(FIRST_READ.format(source=source))
+    if first is None or first.at >= created:
+        return (
+            "m2pos first read Magento's stock after this credit memo was created, so it cannot tell "
+            "whether the items were returned to stock"
+        )
+    gap = ctx.ledger.marker(UNREADABLE.format(source=source))
+    if gap is not None and gap.at >= created:
+        before = datetime.fromisoformat(gap.detail) if gap.detail else None
+        if before is None or before < created + _STAMP_RESOLUTION:
+            return (
+                "a stock write of m2pos was cut off (a crash) around the time of this credit memo, so the "
+                "next stock read could not tell Magento's movements from m2pos's own write"
+            )
+    return None

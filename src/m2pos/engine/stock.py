@@ -5,6 +5,13 @@ minus reserved, as the adapter reports it) is written to Magento's MSI source it
 Magento shows something else. Magento's quantities as read are kept in the ledger: a change m2pos
 did not make between two reads is a *stock movement* (a shipment, a credit memo's return to
 stock, an edit), which is how the effect of a credit memo is read (``restock.py``).
+
+What a read saw is recorded *before* m2pos writes over it, and the write is bracketed by an intent:
+a process killed between writing to Magento and recording what it wrote would otherwise lose the
+movements that read saw (overwritten in Magento) and take its own write for a movement at the next
+read. When the next read finds the intent open, it takes Magento's values as the new baseline
+without reading movements from them, and marks the interval unreadable (``UNREADABLE``); so does
+the first read of all, which has no baseline before it (``FIRST_READ``).
 """
 
 from __future__ import annotations
@@ -22,6 +29,12 @@ log = logging.getLogger("m2pos.engine")
 # Product types that hold stock themselves (configurables and bundles are made of them).
 STOCK_TYPES = ("simple", "virtual")
 _SKU_CHUNK = 200
+# Ledger markers, per source: the last read, the first read, the last read that could not tell
+# movements (its detail is the read before it, ISO 8601); and the intent bracketing a write.
+LAST_READ = "stock_read:{source}"
+FIRST_READ = "stock_first_read:{source}"
+UNREADABLE = "stock_unreadable:{source}"
+PUSH_INTENT = "stock_push"
 
 
 @dataclass
@@ -72,16 +85,34 @@ async def sync_stock(ctx: StoreContext, cache: CatalogCache) -> StockReport:
     levels = await ctx.pos.stock_levels(skus) if skus else {}
     report.skus_matched = len(levels)
     seen = await magento_quantities(ctx, list(levels)) if levels else {}
+    # The read happened between ``now`` and ``read_at``: "read after the credit memo" is judged by
+    # ``now`` (the last-read marker), "read before it" and the movements' windows by ``read_at``.
+    read_at = ctx.clock()
+    source, ledger = inventory.source_code, ctx.ledger
+    if levels:
+        ledger.set_marker_once(FIRST_READ.format(source=source), read_at)
+    if ledger.intent_open(PUSH_INTENT, 0):
+        # The last write was cut off before it was recorded: what Magento shows may be m2pos's own.
+        previous = ledger.last_stock_read(source)
+        ledger.record_stock(source, {}, seen, read_at)  # the new baseline, no movements read from it
+        ledger.set_marker(
+            UNREADABLE.format(source=source), read_at, previous.isoformat() if previous else None
+        )
+        ledger.close_intent(PUSH_INTENT, 0, read_at)
+        log.warning("stock movements unreadable after an interrupted stock write", extra={"source": source})
+    else:
+        report.movements = len(ledger.record_stock(source, seen, {}, read_at))
     changed = {sku: qty for sku, qty in levels.items() if seen.get(sku) != qty}
     if changed:
+        ledger.start_intent(PUSH_INTENT, 0, source, read_at)
         await ctx.magento.save_source_items(
-            SourceItem(sku=sku, source_code=inventory.source_code, quantity=qty, status=1 if qty > 0 else 0)
+            SourceItem(sku=sku, source_code=source, quantity=qty, status=1 if qty > 0 else 0)
             for sku, qty in changed.items()
         )
+        ledger.record_stock(source, {}, changed, read_at)  # what m2pos wrote is the new baseline
+        ledger.close_intent(PUSH_INTENT, 0, read_at)
     report.pushed = len(changed)
-    movements = ctx.ledger.record_stock(inventory.source_code, seen, changed, now)
-    report.movements = len(movements)
-    ctx.ledger.set_marker(f"stock_read:{inventory.source_code}", now)
+    ledger.set_marker(LAST_READ.format(source=source), now)
     if changed:
         log.info("stock pushed to Magento", extra={"skus": len(changed)})
     return report

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from m2pos.ledger.tables import (
@@ -93,13 +93,31 @@ def _sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
+# PostgreSQL advisory lock key held while migrating ("m2pos" in ASCII).
+_MIGRATION_LOCK_KEY = 0x6D32706F73
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+    """Bring the schema to the newest revision (idempotent, and safe from several processes)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        _lock_for_migration(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    """Hold the database's write lock for the whole migration, until the transaction ends.
+
+    ``m2pos run`` and ``m2pos web`` (or several workers) started at once on a new database would
+    otherwise both find no schema and both create it; the second waits here, then finds it done.
+    pysqlite runs DDL outside any transaction of its own, so the SQLite lock is taken explicitly.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
 
 
 class Ledger:
