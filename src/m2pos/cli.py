@@ -16,7 +16,8 @@ from rich.table import Table
 
 from m2pos.logs import LogFormat, configure_logging
 from m2pos.pos import validate_pos_settings
-from m2pos.settings import Settings, SettingsError, load_settings, secret_values
+from m2pos.settings import Settings, SettingsError, read_layers, secret_values
+from m2pos.settings_store import load_effective_settings, reloader
 
 if TYPE_CHECKING:
     from m2pos.engine import CycleReport
@@ -62,7 +63,7 @@ def main(
 def _settings(ctx: typer.Context) -> Settings:
     options: CliOptions = ctx.obj or CliOptions(None, "text", "info")
     try:
-        settings = load_settings(options.config)
+        settings = load_effective_settings(options.config)
         validate_pos_settings(settings.pos, str(options.config or "m2pos.toml"))
     except SettingsError as error:
         errors.print(f"[red]{error}[/red]")
@@ -172,15 +173,16 @@ def demo(
     pos: Annotated[
         str, typer.Option(help="The embedded POS: lightspeed_onsite (its sandbox) or memory.")
     ] = "lightspeed_onsite",
+    web_port: Annotated[int, typer.Option(help="Port of the web console (0: any free port).")] = 8080,
 ) -> None:
     """Everything on the embedded defaults: Magento and Lightspeed OnSite sandboxes, SQLite ledger,
-    the sync loop and live shop traffic, printing what moves."""
+    the sync loop, the web console and live shop traffic, printing what moves."""
     from m2pos.demo import run_demo
 
     if pos not in ("lightspeed_onsite", "memory"):
         raise typer.BadParameter("must be lightspeed_onsite or memory", param_hint="--pos")
     configure_logging("text", "warning")
-    asyncio.run(run_demo(port, orders, duration, pos_kind=pos))
+    asyncio.run(run_demo(port, orders, duration, pos_kind=pos, web_port=web_port))
 
 
 # --- the sync ----------------------------------------------------------------------------------
@@ -257,10 +259,11 @@ def sync(
 def run(ctx: typer.Context) -> None:
     """Sync in a loop every orders.poll_interval_seconds; SIGTERM/SIGINT finish the items in hand."""
     settings = _settings(ctx)
-    asyncio.run(_run_loop(settings))
+    options: CliOptions = ctx.obj or CliOptions(None, "text", "info")
+    asyncio.run(_run_loop(settings, options.config))
 
 
-async def _run_loop(settings: Settings) -> None:
+async def _run_loop(settings: Settings, config: Path | None) -> None:
     from m2pos.engine import SyncEngine
     from m2pos.engine.bootstrap import open_store
     from m2pos.engine.loop import run_loop
@@ -271,8 +274,35 @@ async def _run_loop(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     _say(f"m2pos running: Magento {settings.magento.base_url} → POS {settings.pos.kind}; Ctrl-C stops")
     async with open_store(settings) as store:
-        await run_loop(SyncEngine(store, stop), settings.orders.poll_interval_seconds, _print_report)
+        reload = reloader(lambda: read_layers(config), store.ledger)
+        await run_loop(SyncEngine(store, stop), settings.orders.poll_interval_seconds, _print_report, reload)
     _say("m2pos stopped")
+
+
+@app.command("web")
+def web(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default: web.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: web.port).")] = None,
+) -> None:
+    """Serve the web console: settings, connections, status, orders and credit memos."""
+    import uvicorn
+
+    from m2pos.ledger import Ledger
+    from m2pos.web import console_app, first_run_lines
+
+    settings = _settings(ctx)
+    options: CliOptions = ctx.obj or CliOptions(None, "text", "info")
+    host = host or settings.web.host
+    port = settings.web.port if port is None else port
+    ledger = Ledger.open(settings.state.database_url)
+    try:
+        app_, console_, code = console_app(lambda: read_layers(options.config), ledger)
+        for line in first_run_lines(console_, f"http://{host}:{port}", code):
+            _say(line)
+        uvicorn.run(app_, host=host, port=port, log_level="warning", proxy_headers=True)
+    finally:
+        ledger.close()
 
 
 @app.command("backfill")

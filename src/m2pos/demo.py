@@ -17,6 +17,7 @@ import signal
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -27,7 +28,9 @@ from m2pos.ledger import Ledger, OrderStatus
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.magento import MagentoSandbox
 from m2pos.sandbox.onsite import DEMO_ONSITE_CREDENTIALS, OnSiteSandbox
-from m2pos.settings import Settings, settings_from_dict
+from m2pos.settings import SettingsLayers
+from m2pos.settings_store import reloader
+from m2pos.web import console_app, first_run_lines
 
 console = Console(highlight=False)
 
@@ -55,28 +58,36 @@ def onsite_pos_settings(base_url: str, workdir: Path) -> dict[str, object]:
 
 
 def demo_settings(
-    base_url: str, sandbox: MagentoSandbox, database_url: str, poll_seconds: float, pos: dict[str, object]
-) -> Settings:
+    base_url: str,
+    sandbox: MagentoSandbox,
+    workdir: Path,
+    poll_seconds: float,
+    pos: dict[str, object],
+) -> SettingsLayers:
+    """The demo's settings, as the one layer under what the console saves (no file, no environment)."""
     creds = sandbox.credentials
-    return settings_from_dict(
-        {
-            "magento": {
-                "base_url": base_url,
-                "consumer_key": creds.consumer_key,
-                "consumer_secret": creds.consumer_secret,
-                "access_token": creds.access_token,
-                "access_token_secret": creds.access_token_secret,
-            },
-            # The demo data spans the last days; take a week of it, as a backfill would.
-            "orders": {
-                "start_date": (datetime.now(UTC) - timedelta(days=7)).isoformat(),
-                "poll_interval_seconds": poll_seconds,
-            },
-            "pos": pos,
-            "state": {"database_url": database_url},
+    data: dict[str, Any] = {
+        "magento": {
+            "base_url": base_url,
+            "consumer_key": creds.consumer_key,
+            "consumer_secret": creds.consumer_secret,
+            "access_token": creds.access_token,
+            "access_token_secret": creds.access_token_secret,
         },
-        source="demo settings",
-    )
+        # The demo data spans the last days; take a week of it, as a backfill would.
+        "orders": {
+            "start_date": (datetime.now(UTC) - timedelta(days=7)).isoformat(),
+            "poll_interval_seconds": poll_seconds,
+        },
+        "pos": pos,
+        "state": {
+            "database_url": f"sqlite:///{workdir / 'ledger.db'}",
+            "secret_key_file": str(workdir / "secret.key"),
+        },
+    }
+    layers = SettingsLayers(data, {}, "demo settings")
+    layers.resolve()  # refuse bad settings here
+    return layers
 
 
 async def shop_traffic(sandbox: MagentoSandbox, ledger: Ledger, stop: asyncio.Event, seed: int = 7) -> None:
@@ -134,6 +145,7 @@ async def run_demo(
     duration: float | None,
     poll_seconds: float = 2.0,
     pos_kind: str = "lightspeed_onsite",
+    web_port: int = 8080,
 ) -> None:
     sandbox = MagentoSandbox(orders=orders, seed=1)
     workdir = Path(tempfile.mkdtemp(prefix="m2pos-demo-"))
@@ -147,13 +159,14 @@ async def run_demo(
             pos_line = f"Lightspeed OnSite sandbox at {onsite_url}/api/ (Orders, reserved, deposits)"
         else:
             pos_settings, pos_line = {"kind": "memory"}, "memory POS"
-        settings = demo_settings(base_url, sandbox, database_url, poll_seconds, pos_settings)
+        layers = demo_settings(base_url, sandbox, workdir, poll_seconds, pos_settings)
+        settings = layers.resolve()
         rest = f"{base_url}/rest/default/V1"
         console.print(f"[bold]m2pos demo[/bold] — Magento sandbox with {orders} demo orders at {rest}")
         console.print(f"  POS: {pos_line}")
         console.print(f"  control interfaces {base_url}/_sandbox/ · ledger {workdir / 'ledger.db'}")
         console.print(f"  inspect with: M2POS_STATE__DATABASE_URL={database_url} m2pos orders")
-        console.print("  Ctrl-C stops.\n")
+        console.print("  Ctrl-C stops.")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signame in ("SIGINT", "SIGTERM"):
@@ -162,8 +175,16 @@ async def run_demo(
         if duration is not None:
             loop.call_later(duration, stop.set)
         async with open_store(settings) as store:
+            app, web_console, code = console_app(lambda: layers, store.ledger, environ={})
+            web_url = stack.enter_context(serve_in_thread(app, port=web_port))
+            for line in first_run_lines(web_console, web_url, code):
+                console.print(f"  [bold]{line}[/bold]")
+            console.print("")
             traffic = asyncio.create_task(shop_traffic(sandbox, store.ledger, stop))
-            await run_loop(SyncEngine(store, stop), settings.orders.poll_interval_seconds, print_cycle)
+            reload = reloader(lambda: layers, store.ledger)
+            await run_loop(
+                SyncEngine(store, stop), settings.orders.poll_interval_seconds, print_cycle, reload
+            )
             await traffic
             counts = store.ledger.order_counts()
         console.print(f"\n[bold]demo stopped[/bold]; orders by status: {counts}")

@@ -69,3 +69,12 @@ def configure_logging(fmt: LogFormat = "text", level: str = "INFO", secrets: Ite
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+
+
+def mask_more_secrets(secrets: Iterable[str]) -> None:
+    """Also mask these (secrets saved in the web console while m2pos runs)."""
+    for handler in logging.getLogger("m2pos").handlers:
+        for log_filter in handler.filters:
+            if isinstance(log_filter, SecretMask):
+                known = set(log_filter.secrets)
+                log_filter.secrets += [s for s in secrets if s and len(s) >= 4 and s not in known]

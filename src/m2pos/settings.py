@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -34,6 +35,23 @@ OrderMode = Literal["auto_invoice", "wait_for_invoice"]
 
 class SettingsError(ValueError):
     """Settings that cannot be used; the message names every offending key."""
+
+    def problems(self) -> dict[str, str]:
+        """Each offending key (as written in the file) and what is wrong with it.
+
+        Read back from the message's ``  key: problem`` lines, the one format every validator
+        writes; a problem that names no key is under ``""``.
+        """
+        found: dict[str, str] = {}
+        for line in str(self).splitlines()[1:]:
+            key, _, problem = line.strip().partition(": ")
+            if problem and " " not in key:
+                found.setdefault(key, problem)
+            else:
+                found.setdefault("", line.strip())
+        if not found:
+            found[""] = str(self)
+        return found
 
 
 class _Section(BaseModel):
@@ -164,6 +182,8 @@ class InventorySettings(_Section):
 
 class StateSettings(_Section):
     database_url: str = "sqlite:///m2pos.db"
+    # Key that encrypts the secrets saved from the web console (M2POS_SECRET_KEY takes precedence).
+    secret_key_file: str = ".m2pos-secret-key"  # noqa: S105 - a file name, not a secret
 
     @field_validator("database_url")
     @classmethod
@@ -194,6 +214,18 @@ class NotificationSettings(_Section):
         return self
 
 
+class WebSettings(_Section):
+    """The web console (``m2pos web``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    session_hours: float = Field(default=12.0, gt=0)
+    # Failed logins allowed per user name, and per address, in 15 minutes; then logins wait.
+    login_attempts: int = Field(default=5, ge=1)
+    # Mark session cookies Secure; None: when the request came over HTTPS (or a proxy said so).
+    secure_cookies: bool | None = None
+
+
 class Settings(_Section):
     magento: MagentoSettings = MagentoSettings()
     orders: OrderSettings = OrderSettings()
@@ -202,6 +234,7 @@ class Settings(_Section):
     notifications: NotificationSettings = NotificationSettings()
     credit_memos: CreditMemoSettings = CreditMemoSettings()
     inventory: InventorySettings = InventorySettings()
+    web: WebSettings = WebSettings()
 
     @model_validator(mode="after")
     def _restock_signal_needs_the_stock_sync(self) -> Self:
@@ -213,8 +246,25 @@ class Settings(_Section):
         return self
 
 
-def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read ``path`` (default ``m2pos.toml`` when it exists), overlay the environment, validate."""
+@dataclass(frozen=True)
+class SettingsLayers:
+    """Where settings come from, lowest first: defaults, the file, the console, the environment.
+
+    The console's layer lives in the database (``m2pos.settings_store``); a key set by an
+    environment variable cannot be changed from the console.
+    """
+
+    file: dict[str, Any]
+    environment: dict[str, Any]
+    source: str
+
+    def resolve(self, console: Mapping[str, Any] | None = None) -> Settings:
+        data = merge(self.file, console or {})
+        return settings_from_dict(merge(data, self.environment), source=self.source)
+
+
+def read_layers(path: Path | None = None, environ: Mapping[str, str] | None = None) -> SettingsLayers:
+    """Read ``path`` (default ``m2pos.toml`` when it exists) and the ``M2POS_*`` variables."""
     environ = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     config_path = path if path is not None else DEFAULT_CONFIG_PATH
@@ -225,8 +275,49 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             data = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise SettingsError(f"{config_path}: not valid TOML: {error}") from None
-    _overlay_environment(data, environ)
-    return settings_from_dict(data, source=str(config_path))
+    overrides: dict[str, Any] = {}
+    _overlay_environment(overrides, environ)
+    return SettingsLayers(data, overrides, str(config_path))
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """The file overlaid with the environment, validated (without the console's saved settings)."""
+    return read_layers(path, environ).resolve()
+
+
+def merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``top``'s keys over it, section by section."""
+    merged = dict(base)
+    for key, value in top.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = merge(below, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"orders": {"mode": …}}`` → ``{"orders.mode": …}``."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`flatten`."""
+    nested: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        *sections, key = dotted.split(".")
+        target = nested
+        for section in sections:
+            target = target.setdefault(section, {})
+        target[key] = value
+    return nested
 
 
 def settings_from_dict(data: Mapping[str, Any], source: str = "settings") -> Settings:

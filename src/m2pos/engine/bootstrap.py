@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from m2pos.engine.context import Clock, StoreContext, system_clock
+from m2pos.engine.health import WatchedPos
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
 from m2pos.ledger import Ledger
 from m2pos.magento import BearerToken, MagentoClient, OAuth1Credentials
@@ -57,13 +58,34 @@ async def open_store(
     own_ledger = ledger is None
     ledger = ledger or Ledger.open(settings.state.database_url)
     own_pos = pos is None
-    pos = pos or open_pos(settings.pos)
+    pos = WatchedPos(pos or open_pos(settings.pos), ledger, clock)
     magento = magento_client(settings.magento, magento_transport)
+    ctx = StoreContext(
+        settings=settings, ledger=ledger, magento=magento, pos=pos, clock=clock, owns_pos=own_pos
+    )
     try:
-        yield StoreContext(settings=settings, ledger=ledger, magento=magento, pos=pos, clock=clock)
+        yield ctx
     finally:
-        await magento.aclose()
+        await ctx.magento.aclose()  # the current clients: apply_settings may have replaced them
         if own_pos:
-            await pos.aclose()
+            await ctx.pos.aclose()
         if own_ledger:
             ledger.close()
+
+
+async def apply_settings(ctx: StoreContext, settings: Settings) -> bool:
+    """Take settings saved meanwhile (the web console); True when anything changed.
+
+    The Magento client and the POS adapter are reopened only when their own section changed (a
+    POS handed in by the caller, as in tests, is kept). The ledger's database cannot change here.
+    """
+    if settings == ctx.settings:
+        return False
+    if settings.magento != ctx.settings.magento:
+        previous_client, ctx.magento = ctx.magento, magento_client(settings.magento)
+        await previous_client.aclose()
+    if settings.pos != ctx.settings.pos and ctx.owns_pos:
+        previous_pos, ctx.pos = ctx.pos, WatchedPos(open_pos(settings.pos), ctx.ledger, ctx.clock)
+        await previous_pos.aclose()
+    ctx.settings = settings
+    return True

@@ -38,6 +38,20 @@ def order_record(row: OrderRow | None) -> OrderRecord:
     )
 
 
+def record_rules(ledger: Ledger, settings: Settings, changed_by: str, now: datetime) -> RuleSettings:
+    """The download rules of ``settings``, appended to the settings history when they changed.
+
+    The start date defaults to the first time m2pos ran for this store: a new installation does
+    not download the store's past.
+    """
+    first_run = ledger.set_marker_once("first_run", now)
+    rules = rule_settings(settings)
+    if rules.start_date is None:
+        rules = RuleSettings(**{**rules.__dict__, "start_date": first_run})
+    ledger.record_settings(rules, changed_by, now)
+    return rules
+
+
 @dataclass
 class StoreContext:
     settings: Settings
@@ -45,23 +59,14 @@ class StoreContext:
     magento: MagentoClient
     pos: PointOfSale
     clock: Clock = system_clock
+    owns_pos: bool = False  # opened from the settings (so reopened when they change)
     # Filled by ``refresh_rules`` at the start of each cycle.
     rules: RuleSettings = field(default_factory=RuleSettings)
     history: list[SettingsChange] = field(default_factory=list)
 
     def refresh_rules(self, changed_by: str = "settings file") -> None:
-        """Record the settings in the history when they changed, then read the history back.
-
-        The start date defaults to the first time m2pos ran for this store: a new installation
-        does not download the store's past.
-        """
-        now = self.clock()
-        first_run = self.ledger.set_marker_once("first_run", now)
-        rules = rule_settings(self.settings)
-        if rules.start_date is None:
-            rules = RuleSettings(**{**rules.__dict__, "start_date": first_run})
-        self.ledger.record_settings(rules, changed_by, now)
-        self.rules = rules
+        """Record the settings in the history when they changed, then read the history back."""
+        self.rules = record_rules(self.ledger, self.settings, changed_by, self.clock())
         self.history = self.ledger.settings_history()
 
     @property

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from m2pos.engine.context import StoreContext
 from m2pos.engine.crash import crash_point
+from m2pos.engine.health import record_magento_health
 from m2pos.engine.items import (
     ItemResult,
     Outcome,
@@ -36,6 +37,7 @@ log = logging.getLogger("m2pos.engine")
 
 ORDERS = "orders"
 CREDIT_MEMOS = "credit_memos"
+READ_MARKER = "read:{stream}"  # the start of the last cycle that read the whole feed (the console)
 _ID_CHUNK = 100  # entity_id "in" filters per request
 # Only these fields are read by the reconciliation pass, to keep it cheap.
 _RECONCILE_FIELDS = "items[entity_id,increment_id,state,updated_at,created_at,total_invoiced]"
@@ -74,6 +76,7 @@ class SyncEngine:
         ctx = self.ctx
         ctx.refresh_rules()
         report = CycleReport(started_at=ctx.clock())
+        ctx.ledger.set_marker("cycle_started", report.started_at)
         await self._orders_feed(report)
         await self._orders_due(report)
         # Before the credit memos: the stock read is what tells whether Magento restocked them.
@@ -83,6 +86,7 @@ class SyncEngine:
         if not self.stop.is_set() and self._reconcile_due(report.started_at):
             await self.reconcile(report)
         report.finished_at = ctx.clock()
+        record_magento_health(ctx.ledger, report.errors, ctx.clock)
         if report.ok:
             ctx.ledger.set_marker("last_success", report.finished_at)
         ctx.ledger.set_marker("last_cycle", report.finished_at, "ok" if report.ok else "failed")
@@ -145,6 +149,7 @@ class SyncEngine:
         if complete:
             crash_point("before_cursor")
             self._advance(ORDERS, cursor, [o.updated_at for o in seen], report.started_at)
+            ctx.ledger.set_marker(READ_MARKER.format(stream=ORDERS), report.started_at)
 
     async def _orders_due(self, report: CycleReport) -> None:
         """Failed orders whose retry time came, and transfers a crash left unfinished."""
@@ -195,6 +200,7 @@ class SyncEngine:
             self._advance(
                 CREDIT_MEMOS, cursor, [m.updated_at or m.created_at for m in seen], report.started_at
             )
+            ctx.ledger.set_marker(READ_MARKER.format(stream=CREDIT_MEMOS), report.started_at)
 
     async def _credit_memos_due(self, report: CycleReport) -> None:
         ctx = self.ctx

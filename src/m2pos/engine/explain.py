@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from m2pos.engine.bootstrap import open_store
-from m2pos.engine.context import StoreContext, order_record
-from m2pos.ledger import EventRow
-from m2pos.magento import SearchCriteria
+from m2pos.engine.context import StoreContext, order_record, record_rules
+from m2pos.ledger import EventRow, Ledger
+from m2pos.magento import MagentoClient, SearchCriteria
 from m2pos.rules import Verdict, decide_order
 from m2pos.settings import Settings
 
@@ -27,13 +28,21 @@ async def explain_in(ctx: StoreContext, number: str) -> list[Explanation]:
 
     An increment_id can repeat across store views, so there may be several.
     """
-    ctx.refresh_rules()
-    found = await ctx.magento.orders(SearchCriteria().where("increment_id", "eq", number)).to_list()
+    return await explain_with(ctx.magento, ctx.ledger, ctx.settings, number)
+
+
+async def explain_with(
+    magento: MagentoClient, ledger: Ledger, settings: Settings, number: str
+) -> list[Explanation]:
+    """``explain_in`` without a POS: what the web console needs."""
+    rules = record_rules(ledger, settings, "settings file", datetime.now(UTC))
+    history = ledger.settings_history()
+    found = await magento.orders(SearchCriteria().where("increment_id", "eq", number)).to_list()
     explanations = []
     for order in found:
         assert order.entity_id is not None
-        row = ctx.ledger.order(order.entity_id)
-        verdict = decide_order(order, current=ctx.rules, history=ctx.history, record=order_record(row))
+        row = ledger.order(order.entity_id)
+        verdict = decide_order(order, current=rules, history=history, record=order_record(row))
         explanations.append(
             Explanation(
                 entity_id=order.entity_id,
@@ -41,7 +50,7 @@ async def explain_in(ctx: StoreContext, number: str) -> list[Explanation]:
                 verdict=verdict,
                 status=row.status if row else None,
                 last_error=row.last_error if row else None,
-                timeline=ctx.ledger.events("order", order.entity_id),
+                timeline=ledger.events("order", order.entity_id),
             )
         )
     return explanations

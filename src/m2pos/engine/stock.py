@@ -30,11 +30,12 @@ log = logging.getLogger("m2pos.engine")
 STOCK_TYPES = ("simple", "virtual")
 _SKU_CHUNK = 200
 # Ledger markers, per source: the last read, the first read, the last read that could not tell
-# movements (its detail is the read before it, ISO 8601); and the intent bracketing a write.
+# movements (its detail is the read before it, ISO 8601), the last push; and the intent bracketing a write.
 LAST_READ = "stock_read:{source}"
 FIRST_READ = "stock_first_read:{source}"
 UNREADABLE = "stock_unreadable:{source}"
 PUSH_INTENT = "stock_push"
+LAST_PUSH = "stock_push:{source}"  # when m2pos last wrote quantities to Magento (the console shows it)
 
 
 @dataclass
@@ -111,6 +112,7 @@ async def sync_stock(ctx: StoreContext, cache: CatalogCache) -> StockReport:
         )
         ledger.record_stock(source, {}, changed, read_at)  # what m2pos wrote is the new baseline
         ledger.close_intent(PUSH_INTENT, 0, read_at)
+        ledger.set_marker(LAST_PUSH.format(source=source), read_at, f"{len(changed)} SKUs")
     report.pushed = len(changed)
     ledger.set_marker(LAST_READ.format(source=source), now)
     if changed:

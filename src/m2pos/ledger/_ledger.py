@@ -104,7 +104,7 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         _lock_for_migration(connection)
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
 def _lock_for_migration(connection: Connection) -> None:

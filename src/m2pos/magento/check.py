@@ -455,10 +455,40 @@ async def run_check(
     console: Console | None = None,
 ) -> bool:
     """Check the connection, print the report, and return True when nothing failed."""
+    title, results = await check_connection(
+        base_url=base_url,
+        store_code=store_code,
+        consumer_key=consumer_key,
+        consumer_secret=consumer_secret,
+        access_token=access_token,
+        access_token_secret=access_token_secret,
+        bearer_token=bearer_token,
+        admin_username=admin_username,
+        admin_password=admin_password,
+        transport=transport,
+    )
+    print_results(results, console or Console(), title=title)
+    return not any(r.status is CheckStatus.FAIL for r in results)
+
+
+async def check_connection(
+    *,
+    base_url: str,
+    store_code: str = "default",
+    consumer_key: str | None = None,
+    consumer_secret: str | None = None,
+    access_token: str | None = None,
+    access_token_secret: str | None = None,
+    bearer_token: str | None = None,
+    admin_username: str | None = None,
+    admin_password: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[str, list[CheckResult]]:
+    """The diagnosis of ``m2pos check magento`` (and the console's "Test connection"): a title
+    naming the REST base, and the results in order."""
     auth, results = _credentials(
         consumer_key, consumer_secret, access_token, access_token_secret, bearer_token
     )
-    console = console or Console()
     async with MagentoClient(
         base_url,
         store_code=store_code,
@@ -468,6 +498,4 @@ async def run_check(
         transport=transport,
     ) as client:
         results += await diagnose(client, admin_username=admin_username, admin_password=admin_password)
-        title = f"Magento connection check: {client.rest_base}"
-    print_results(results, console, title=title)
-    return not any(r.status is CheckStatus.FAIL for r in results)
+        return f"Magento connection check: {client.rest_base}", results
