@@ -26,8 +26,8 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -42,6 +42,11 @@ bench: $(STAMP)
 .PHONY: bench-cycle
 bench-cycle: $(STAMP)
 	$(BIN)/python bench/cycle.py
+
+# The console's screenshots in docs/screenshots/, from a running demo (about a minute).
+.PHONY: screenshots
+screenshots: $(STAMP) browser
+	$(BIN)/python scripts/screenshots.py
 
 # Re-pin every dependency after editing pyproject.toml.
 lock:

@@ -91,8 +91,10 @@ def site(tmp_path: Path) -> Iterator[ConsoleSite]:
             yield console_site
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """A Chromium per test: Playwright's sync API runs an event loop in this thread while it is open,
+    so it must be closed before a later test runs ``asyncio.run`` (the CLI in-process)."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

@@ -209,7 +209,8 @@ def test_a_failed_order_is_retried_from_its_page(site: ConsoleSite, page: Any) -
     store.configure(pos={"reject_skus": [SKU]}, orders={"max_attempts": 1})
     order = store.sandbox.control.place_order("simple", payment="authorised", items=[{"sku": SKU, "qty": 1}])
     number = order["increment_id"]
-    assert store.cli("sync", "--once").exit_code == 1
+    # The CLI as its own process: Playwright's sync API holds this thread's event loop.
+    assert store.process("sync", "--once").returncode == 1
     assert order_row(store, number).status == OrderStatus.NEEDS_ATTENTION
     store.configure(pos={"reject_skus": []})  # the merchant fixed the product in the POS
 
@@ -223,7 +224,7 @@ def test_a_failed_order_is_retried_from_its_page(site: ConsoleSite, page: Any) -
     expect(page.get_by_role("status")).to_contain_text(f"Order {number} will be retried at the next cycle.")
     expect(page.locator(".timeline")).to_contain_text(f"retry requested by {USER}")
 
-    assert store.cli("sync", "--once").exit_code == 0
+    assert store.process("sync", "--once").returncode == 0
     assert order_row(store, number).status == OrderStatus.TRANSFERRED
     page.reload()
     expect(page.get_by_role("heading", name=f"Order {number}")).to_contain_text("Transferred")

@@ -82,7 +82,7 @@ MODE = Section(
     (
         Field(
             "orders.mode",
-            "Order Download Mode",
+            "Download orders when",
             "choice",
             default="auto_invoice",
             choices=(
@@ -259,6 +259,8 @@ def current_values(settings: Settings, fields: Sequence[Field]) -> dict[str, Any
         value = flat.get(f.key, f.default)
         if f.kind == "secret":
             values[f.key] = bool(value)
+        elif isinstance(value, float) and value.is_integer():
+            values[f.key] = int(value)  # 10, not 10.0
         elif f.kind == "list":
             values[f.key] = ", ".join(str(v) for v in value or ())
         else:
