@@ -43,6 +43,11 @@ bench: $(STAMP)
 bench-cycle: $(STAMP)
 	$(BIN)/python bench/cycle.py
 
+# Orders into Lightspeed OnSite and OnSite requests per order (a minute or two; see bench/onsite.py --help).
+.PHONY: bench-onsite
+bench-onsite: $(STAMP)
+	$(BIN)/python bench/onsite.py
+
 # The console's screenshots in docs/screenshots/, from a running demo (about a minute).
 .PHONY: screenshots
 screenshots: $(STAMP) browser

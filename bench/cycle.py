@@ -39,7 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -73,6 +73,8 @@ class Sandbox:
     credentials: dict[str, str]
     control: httpx.Client
     placed_at: dict[str, float] = field(default_factory=dict)  # increment_id → time.time() of the POST
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # increment_id → the order as placed
+    customers: dict[str, int] = field(default_factory=dict)  # increment_id → the customer index asked for
 
     def place(self, kind: str, payment: str, guest: bool, customer: int) -> dict[str, Any]:
         sent = time.time()
@@ -81,6 +83,8 @@ class Sandbox:
         response.raise_for_status()
         order: dict[str, Any] = response.json()
         self.placed_at[order["increment_id"]] = sent
+        self.orders[order["increment_id"]] = order
+        self.customers[order["increment_id"]] = customer
         return order
 
     def skus(self) -> list[str]:
@@ -142,16 +146,29 @@ def sandbox_command(latency_ms: int) -> list[str]:
 
 
 @contextmanager
-def sandbox_process(latency_ms: int, workdir: Path) -> Iterator[Sandbox]:
-    errors = (workdir / f"sandbox-{latency_ms}ms.stderr").open("w")
+def spawned(command: list[str], stderr: Path) -> Iterator[subprocess.Popen[str]]:
+    """``command`` as a child process (stdout piped, for its banner; stderr to a file), stopped on
+    exit: terminated, killed if it does not stop within 10 s."""
+    errors = stderr.open("w")
     process = subprocess.Popen(
-        sandbox_command(latency_ms),
-        stdout=subprocess.PIPE,
-        stderr=errors,
-        text=True,
-        env=_clean_environment(),
+        command, stdout=subprocess.PIPE, stderr=errors, text=True, env=_clean_environment()
     )
     try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        errors.close()
+
+
+@contextmanager
+def sandbox_process(latency_ms: int, workdir: Path) -> Iterator[Sandbox]:
+    errors = workdir / f"sandbox-{latency_ms}ms.stderr"
+    with spawned(sandbox_command(latency_ms), errors) as process:
         assert process.stdout is not None
         base_url, credentials = "", {}
         for line in process.stdout:  # the banner ends with the "Sign requests" line
@@ -165,17 +182,9 @@ def sandbox_process(latency_ms: int, workdir: Path) -> Iterator[Sandbox]:
             if text.startswith("Sign requests"):
                 break
         if not base_url or len(credentials) != 4:
-            raise RuntimeError(f"the sandbox did not start (see {errors.name})")
+            raise RuntimeError(f"the sandbox did not start (see {errors})")
         with httpx.Client(base_url=f"{base_url}/_sandbox", timeout=30) as control:
             yield Sandbox(process, base_url, credentials, control)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        errors.close()
 
 
 def _clean_environment() -> dict[str, str]:
@@ -183,8 +192,15 @@ def _clean_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("M2POS_")}
 
 
-def place_mix(sandbox: Sandbox, eligible: int, waiting: int, rng: random.Random) -> list[str]:
-    """``eligible`` paid orders (85% authorised, 15% free) and ``waiting`` unpaid check orders."""
+def place_mix(
+    sandbox: Sandbox,
+    eligible: int,
+    waiting: int,
+    rng: random.Random,
+    customers: Sequence[int] | None = None,
+) -> list[str]:
+    """``eligible`` paid orders (85% authorised, 15% free) and ``waiting`` unpaid check orders, by
+    sandbox customers 1–200 at random, or by ``customers`` (indexes) when given."""
     payments = ["authorised"] * eligible
     for index in rng.sample(range(eligible), k=round(eligible * 0.15)):
         payments[index] = "free"
@@ -192,9 +208,9 @@ def place_mix(sandbox: Sandbox, eligible: int, waiting: int, rng: random.Random)
     rng.shuffle(payments)
     numbers = []
     for payment in payments:
-        order = sandbox.place(
-            rng.choices(KINDS, WEIGHTS)[0], payment, rng.random() < 0.4, rng.randint(1, 200)
-        )
+        kind, guest = rng.choices(KINDS, WEIGHTS)[0], rng.random() < 0.4
+        customer = rng.choice(customers) if customers else rng.randint(1, 200)
+        order = sandbox.place(kind, payment, guest, customer)
         numbers.append(order["increment_id"])
     return numbers
 
@@ -234,10 +250,17 @@ def _toml(data: dict[str, Any]) -> str:
         return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     lines = []
-    for section, keys in data.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {value(v)}" for key, v in keys.items()]
+
+    def table(name: str, keys: dict[str, Any]) -> None:
+        lines.append(f"[{name}]")
+        lines.extend(f"{key} = {value(v)}" for key, v in keys.items() if not isinstance(v, dict))
         lines.append("")
+        for key, v in keys.items():  # nested tables after the keys, e.g. [pos.lightspeed_onsite]
+            if isinstance(v, dict):
+                table(f"{name}.{key}", v)
+
+    for section, keys in data.items():
+        table(section, keys)
     return "\n".join(lines)
 
 
