@@ -12,7 +12,7 @@ from m2pos.magento.models import Order
 from m2pos.pos.common.cache import TtlCache
 from m2pos.pos.common.catalog import SkuResolver
 from m2pos.pos.common.customers import PosCustomer, choose
-from m2pos.pos.common.plan import plan_sale, split_price
+from m2pos.pos.common.plan import document_skus, plan_sale, split_price
 
 from .conftest import Env
 
@@ -77,6 +77,37 @@ async def test_sku_resolver_batches_caches_and_shares_lookups() -> None:
     assert calls == [["a", "b"], ["missing"]]  # two batches; the concurrent caller waited for them
     assert await resolver.resolve(["missing", "a"]) == {"missing": None, "a": "P-a"}
     assert len(calls) == 2
+
+
+async def test_orders_waiting_for_a_lookup_share_the_next_batch() -> None:
+    calls: list[list[str]] = []
+
+    async def lookup(skus: Sequence[str]) -> Mapping[str, str]:
+        calls.append(list(skus))
+        await asyncio.sleep(0.01)
+        return {sku: f"P-{sku}" for sku in skus}
+
+    resolver: SkuResolver[str] = SkuResolver(lookup, batch_size=100)
+    results = await asyncio.gather(*(resolver.resolve([f"s{n}", "common"]) for n in range(8)))
+    assert results[5] == {"s5": "P-s5", "common": "P-common"}
+    # The first order's batch, then one batch for the seven that queued meanwhile (not seven).
+    assert calls == [["s0", "common"], [f"s{n}" for n in range(1, 8)]]
+
+
+async def test_answers_do_not_depend_on_the_cache_keeping_them() -> None:
+    async def lookup(skus: Sequence[str]) -> Mapping[str, str]:
+        return {sku: f"P-{sku}" for sku in skus}
+
+    resolver: SkuResolver[str] = SkuResolver(lookup, cache=TtlCache(ttl_seconds=0))
+    assert await resolver.resolve(["a"]) == {"a": "P-a"}
+
+
+def test_a_bundle_is_looked_up_by_its_components_only(env: Env) -> None:
+    order = env.order("bundle")
+    parent = next(i for i in order.items if i.product_type == "bundle")
+    skus = document_skus(order.lines())
+    assert parent.sku not in skus
+    assert sorted(skus) == sorted(i.sku for i in order.items if i.parent_item_id == parent.item_id)
 
 
 def test_fixed_price_bundle_money_is_spread_by_pos_price(env: Env) -> None:

@@ -43,6 +43,9 @@ class SkuResolver(Generic[P]):
         self.batch_size = batch_size
         self.cache: TtlCache[str, P | None] = cache if cache is not None else TtlCache()
         self._lock = asyncio.Lock()
+        # SKUs that orders waiting for the lock miss: whoever holds it next looks them all up at
+        # once, so concurrent orders share batches instead of sending one small batch each.
+        self._queued: dict[str, None] = {}
         self.lookups = 0  # batches sent to the POS (for tests and benchmarks)
 
     async def resolve(self, skus: Iterable[str]) -> dict[str, P | None]:
@@ -51,15 +54,22 @@ class SkuResolver(Generic[P]):
         missing = self._from_cache(wanted, out)
         if not missing:
             return out
+        self._queued.update(dict.fromkeys(missing))
         async with self._lock:  # another order may have looked these up while we waited
             missing = self._from_cache(missing, out)
-            for batch in chunks(missing, self.batch_size):
-                self.lookups += 1
-                found = await self._lookup(batch)
-                for sku in batch:
-                    product = found.get(sku)
-                    self.cache.put(sku, product)
-                    out[sku] = product
+            if missing:
+                queued = self._from_cache(unique([*missing, *self._queued]), {})
+                for sku in queued:
+                    self._queued.pop(sku, None)
+                answers: dict[str, P | None] = {}
+                for batch in chunks(queued, self.batch_size):
+                    self.lookups += 1
+                    found = await self._lookup(batch)
+                    for sku in batch:
+                        answers[sku] = found.get(sku)
+                        self.cache.put(sku, answers[sku])
+                for sku in missing:  # from the answers, not the cache: it may keep nothing (ttl 0)
+                    out[sku] = answers[sku]
         return out
 
     def remember(self, sku: str, product: P | None) -> None:

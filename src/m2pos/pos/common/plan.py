@@ -183,13 +183,27 @@ def _rows_of_memo(memo: CreditMemo) -> dict[int, Amounts]:
     }
 
 
+def splits_into_components(line: SaleLine) -> bool:
+    """A bundle with components becomes one line per component; any other line is one line."""
+    return line.product_type == "bundle" and bool(line.components)
+
+
+def document_skus(lines: Sequence[SaleLine]) -> list[str]:
+    """The SKUs the document of ``lines`` is made of: what to look up in the POS, and nothing more
+    (a bundle's own SKU is Magento's composite of its components, never a line)."""
+    skus: list[str] = []
+    for line in lines:
+        skus += [c.sku for c in line.components] if splits_into_components(line) else [line.sku]
+    return skus
+
+
 def _add_goods(
     builder: _Builder[P],
     line: SaleLine,
     rows: Mapping[int, Amounts],
     weight: Callable[[LineComponent], Decimal],
 ) -> None:
-    if line.product_type == "bundle" and line.components:
+    if splits_into_components(line):
         for component, amounts in zip(line.components, _component_amounts(line, rows, weight), strict=True):
             builder.goods(component.sku, line.name, component.item_id, component.qty, amounts)
     else:
@@ -248,7 +262,7 @@ def plan_return(
     for line in memo.lines(order):
         line_tax += line.tax_amount
         whole = line.item_id in restock
-        if line.product_type == "bundle" and line.components:
+        if splits_into_components(line):
             amounts = _component_amounts(line, rows, weight)
             for component, (net, tax) in zip(line.components, amounts, strict=True):
                 if whole or component.item_id in restock:

@@ -40,9 +40,11 @@ from m2pos.pos.common.plan import (
     Plan,
     PlannedLine,
     TaxMode,
+    document_skus,
     no_product_found_text,
     plan_return,
     plan_sale,
+    splits_into_components,
 )
 from m2pos.pos.lightspeed_onsite._catalog import OnSiteCatalog, OnSiteCustomers, OnSiteHelpers
 from m2pos.pos.lightspeed_onsite._client import POS_NAME, OnSiteCallError, OnSiteClient, quote
@@ -244,10 +246,7 @@ class LightspeedOnSite:
         return max(ZERO, min(paid, order.grand_total)) if order.grand_total else max(ZERO, paid)
 
     async def _sale_plan(self, order: Order, *, reserve: bool) -> Plan[OnSiteProduct]:
-        skus = [c.sku for line in order.lines() for c in line.components] + [
-            line.sku for line in order.lines()
-        ]
-        products = await self.products.resolve(skus)
+        products = await self.products.resolve(document_skus(order.lines()))
         return plan_sale(
             order, products, tax_mode=self._plan_tax_mode, reserve=reserve, weight=self._weight(products)
         )
@@ -477,10 +476,7 @@ class LightspeedOnSite:
                 "by hand in Lightspeed.",
                 retryable=True,
             )
-        skus = [c.sku for line in memo.lines(order) for c in line.components] + [
-            line.sku for line in memo.lines(order)
-        ]
-        products = await self.products.resolve(skus)
+        products = await self.products.resolve(document_skus(memo.lines(order)))
         plan = plan_return(
             memo, order, products, restock, tax_mode=self._plan_tax_mode, weight=self._weight(products)
         )
@@ -591,14 +587,12 @@ class LightspeedOnSite:
             return max(ZERO, item.qty_ordered - refunded - item.qty_canceled)
 
         lines = order.lines()
-        skus = [c.sku for line in lines for c in line.components] + [line.sku for line in lines]
-        products = await self.products.resolve(skus)
+        products = await self.products.resolve(document_skus(lines))
         out: dict[str, Decimal] = {}
         for line in lines:
-            bundle = line.product_type == "bundle" and bool(line.components)
             parts = (
                 [(c.sku, c.item_id, None) for c in line.components]
-                if bundle
+                if splits_into_components(line)
                 else [(line.sku, line.item_id, None)]
             )
             for sku, item_id, _ in parts:
