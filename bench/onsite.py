@@ -554,10 +554,12 @@ def goals(runs: list[Run]) -> list[Goal]:
             ),
         ),
         Goal(
-            f"product look-ups for the orders at most one per {BATCH} distinct SKUs within a cycle",
-            all(c.sku_lookups <= c.sku_batches for _, c in every),
+            # The first order's batch goes alone (nobody waits for others); every order that queued
+            # meanwhile shares the next one: one batch more than ⌈SKUs / batch size⌉ at most.
+            f"product look-ups for the orders at most one more than one per {BATCH} distinct SKUs",
+            all(c.sku_lookups <= c.sku_batches + 1 for _, c in every),
             "; ".join(
-                f"{name}: {c.sku_lookups} for {c.skus} SKUs (⌈{c.skus}/{BATCH}⌉ = {c.sku_batches})"
+                f"{name}: {c.sku_lookups} for {c.skus} SKUs (⌈{c.skus}/{BATCH}⌉ + 1 = {c.sku_batches + 1})"
                 for name, c in firsts
             ),
         ),
