@@ -355,6 +355,46 @@ def retry(
     raise typer.Exit(0 if ok else 1)
 
 
+@app.command("resend")
+def resend(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="Magento order number (increment_id).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Send one order to the POS again: looked up there first, never doubled, never invoiced twice."""
+    from m2pos.engine.items import describe_resend
+    from m2pos.ledger import Ledger
+
+    settings = _settings(ctx)
+    ledger = Ledger.open(settings.state.database_url)
+    try:
+        rows = ledger.orders_by_number(number)
+    finally:
+        ledger.close()
+    if not rows:
+        errors.print(f"No order {number} in the ledger. `m2pos explain {number}` shows why.")
+        raise typer.Exit(2)
+    ok = True
+    for row in rows:
+        plan = describe_resend(row)
+        console.print(plan.text, highlight=False)
+        if not plan.allowed:
+            raise typer.Exit(1)
+        if not yes and not typer.confirm("Resend it now?"):
+            raise typer.Exit(1)
+        report = asyncio.run(
+            _with_engine(
+                settings, "resend_order", entity_id=row.magento_entity_id, requested_by="command line"
+            )
+        )
+        for result in report.results:
+            console.print(result.message, highlight=False)
+        for error in report.errors:
+            errors.print(f"[red]{error}[/red]")
+        ok = ok and report.ok
+    raise typer.Exit(0 if ok else 1)
+
+
 # --- what happened ------------------------------------------------------------------------------
 
 

@@ -335,3 +335,44 @@ def decide_credit_memo(
         Reason.ELIGIBLE,
         f"Credit memo {number}{of_order} will be carried to the POS as a return.",
     )
+
+
+# --- resending one order (a person's request, not a rule) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ResendPlan:
+    """What a resend of one order will do, shown before the person confirms it."""
+
+    allowed: bool
+    text: str
+
+
+def plan_resend(
+    number: str, *, pos_document: str | None, invoiced: bool, cancelled: bool, why_not_sent: str | None
+) -> ResendPlan:
+    """``pos_document``: e.g. "order O-17" when the ledger links one; ``why_not_sent``: the recorded
+    decision when it was never sent. A resend never doubles the document and never invoices twice."""
+    if pos_document is None and cancelled:
+        return ResendPlan(
+            False,
+            f"Order {number} was cancelled in Magento before it reached the POS, so there is nothing to "
+            "send: m2pos does not download cancelled orders.",
+        )
+    if pos_document is not None:
+        invoice = (
+            " Its Magento invoice is not made again." if invoiced else " Magento is not invoiced by a resend."
+        )
+        return ResendPlan(
+            True,
+            f"Order {number} is in the POS as {pos_document}. At the next cycle m2pos looks it up there by "
+            "its Magento number: if it is still there, nothing is created; if it was deleted in the POS, "
+            f"it is created again.{invoice}",
+        )
+    why = f" ({why_not_sent.rstrip('.')})" if why_not_sent else ""
+    return ResendPlan(
+        True,
+        f"Order {number} is not in the POS{why}. At the next cycle m2pos sends it to the POS even though "
+        "the download rules did not; it first looks for it there by its Magento number, so it is never "
+        "there twice. It is not invoiced in Magento.",
+    )

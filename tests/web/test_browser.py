@@ -292,3 +292,25 @@ def test_the_pages_work_on_a_phone_sized_screen_and_with_the_keyboard(
             raise AssertionError("Save settings cannot be reached with the keyboard")
     finally:
         context.close()
+
+
+def test_resend_shows_what_will_happen_then_the_next_cycle_does_it(site: ConsoleSite, page: Any) -> None:
+    store = site.store
+    order = store.sandbox.control.place_order("simple", payment="checkmo")  # unpaid: waits
+    number = order["increment_id"]
+    assert store.process("sync", "--once").returncode == 0
+    site.add_user()
+    log_in(page, site)
+    page.goto(f"{site.url}/orders?q={number}")
+    page.get_by_role("link", name=number).click()
+    page.get_by_role("link", name="Resend…").click()
+    expect(page.get_by_role("heading", name=f"Resend order {number}?")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("sends it to the POS even though the download rules did not")
+    assert store.pos_references() == []  # nothing happens before the confirmation
+    page.get_by_role("button", name="Yes, resend it").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Order {number} will be resent at the next cycle.")
+    expect(page.locator(".timeline")).to_contain_text(f"resend requested by {USER}")
+    assert store.process("sync", "--once").returncode == 0
+    assert store.pos_references() == [number]
+    page.reload()
+    expect(page.locator(".timeline")).to_contain_text("was resent")

@@ -27,6 +27,7 @@ from m2pos.engine.items import (
     handle_credit_memo,
     handle_order,
     handle_unreadable,
+    resend_order,
 )
 from m2pos.engine.stock import CatalogCache, StockReport, sync_stock
 from m2pos.magento import InvalidDocument, SearchCriteria
@@ -79,6 +80,7 @@ class SyncEngine:
         ctx.ledger.set_marker("cycle_started", report.started_at)
         await self._orders_feed(report)
         await self._orders_due(report)
+        await self._fetch_and_handle_orders(ctx.ledger.resends_due(), report, handle=self._resend)
         # Before the credit memos: the stock read is what tells whether Magento restocked them.
         await self._stock(report)
         await self._credit_memos_feed(report)
@@ -160,16 +162,23 @@ class SyncEngine:
         await self._fetch_and_handle_orders(due, report)
 
     async def _fetch_and_handle_orders(
-        self, entity_ids: Sequence[int], report: CycleReport, *, force: bool = False
+        self,
+        entity_ids: Sequence[int],
+        report: CycleReport,
+        *,
+        force: bool = False,
+        handle: Callable[[Order | InvalidDocument], Awaitable[ItemResult]] | None = None,
     ) -> None:
+        """Read these orders from Magento and handle each (by default: judge and carry it)."""
         ctx = self.ctx
+        each = handle or (lambda o: self._order(o, force=force))
         for start in range(0, len(entity_ids), _ID_CHUNK):
             chunk = list(entity_ids[start : start + _ID_CHUNK])
             try:
                 orders = ctx.magento.orders(
                     SearchCriteria().where("entity_id", "in", chunk), on_invalid="yield"
                 )
-                await self._each(aiter(orders), lambda o: self._order(o, force=force), report)
+                await self._each(aiter(orders), each, report)
             except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
                 report.errors.append(f"reading orders {chunk[0]}…{chunk[-1]} from Magento failed: {error}")
                 return
@@ -319,6 +328,20 @@ class SyncEngine:
         await self._fetch_and_handle_orders([entity_id], report, force=True)
         report.finished_at = self.ctx.clock()
         return report
+
+    async def resend_order(self, entity_id: int, requested_by: str) -> CycleReport:
+        """Resend one order now (``m2pos resend``), as the next cycle would after a request."""
+        self.ctx.refresh_rules()
+        report = CycleReport(started_at=self.ctx.clock())
+        self.ctx.ledger.request_resend(entity_id, requested_by)
+        await self._fetch_and_handle_orders([entity_id], report, handle=self._resend)
+        report.finished_at = self.ctx.clock()
+        return report
+
+    async def _resend(self, order: Order | InvalidDocument) -> ItemResult:
+        if isinstance(order, InvalidDocument):
+            return handle_unreadable(self.ctx, order)
+        return await resend_order(self.ctx, order)
 
     async def retry_credit_memo(self, entity_id: int) -> CycleReport:
         self.ctx.refresh_rules()

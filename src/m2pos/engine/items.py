@@ -20,7 +20,16 @@ from m2pos.ledger import CreditMemoRow, OrderRow, OrderStatus
 from m2pos.magento import InvalidDocument, MagentoError
 from m2pos.magento.models import CreditMemo, Order
 from m2pos.pos import PosDocument, PosError
-from m2pos.rules import CreditMemoRecord, Decision, Reason, Verdict, decide_credit_memo, decide_order
+from m2pos.rules import (
+    CreditMemoRecord,
+    Decision,
+    Reason,
+    ResendPlan,
+    Verdict,
+    decide_credit_memo,
+    decide_order,
+    plan_resend,
+)
 from m2pos.settings import OrderMode
 
 log = logging.getLogger("m2pos.engine")
@@ -191,6 +200,62 @@ async def _carry_cancellation(ctx: StoreContext, order: Order, number: str) -> N
     crash_point("after_pos_cancel")
     ctx.ledger.mark_cancellation_carried(entity_id, ctx.clock())
     log.info("order cancellation carried", extra={"order": number})
+
+
+def describe_resend(row: OrderRow) -> ResendPlan:
+    """What resending the order of ``row`` will do (the console's and the CLI's confirmation)."""
+    return plan_resend(
+        row.increment_id,
+        pos_document=f"{row.pos_document_kind} {row.pos_document_id}" if row.pos_document_id else None,
+        invoiced=row.invoice_id is not None,
+        cancelled=row.magento_state == "canceled",
+        why_not_sent=row.message,
+    )
+
+
+async def resend_order(ctx: StoreContext, order: Order) -> ItemResult:
+    """Carry out a person's resend of ``order`` (``rules.plan_resend`` says what it does).
+
+    Exactly once still holds: the POS is asked for the document by reference before anything is
+    created, and the intent is written first as for any transfer. Never raises for this order.
+    """
+    entity_id = order.entity_id
+    if entity_id is None:
+        raise ValueError("an order without entity_id cannot be resent")
+    number = order.increment_id or str(entity_id)
+    now = ctx.clock()
+    row = ctx.ledger.observe_order(order, now)
+    try:
+        if row.pos_document_id is None and order.state == "canceled":
+            said = f"Order {number} was not resent: it was cancelled in Magento before it reached the POS."
+            ctx.ledger.close_resend(entity_id, said, now)
+            return ItemResult("order", entity_id, number, Outcome.SKIPPED, said)
+        found = await ctx.pos.find_document(number)
+        if found is not None:
+            if found.id != row.pos_document_id:
+                ctx.ledger.mark_transferred(entity_id, found.id, found.kind, row.invoice_required, now)
+            said = f"Order {number} is in the POS as {found.kind} {found.id}: nothing was created."
+            ctx.ledger.close_resend(entity_id, said, ctx.clock())
+            return ItemResult("order", entity_id, number, Outcome.UNCHANGED, said)
+        if row.pos_document_id is not None:
+            row = ctx.ledger.forget_pos_document(entity_id, "not found by its reference", now)
+        ctx.ledger.start_intent("pos_create", entity_id, number, now)
+        crash_point("before_pos_create")
+        document = await ctx.pos.create_document(order, number)
+        crash_point("after_pos_create")
+        # Invoicing stays as it was: an invoice made earlier is not made again, a skipped order is
+        # not invoiced, and an Auto-Invoice order whose invoice step was still due keeps it.
+        ctx.ledger.mark_transferred(entity_id, document.id, document.kind, row.invoice_required, ctx.clock())
+        said = f"Order {number} was resent: it is in the POS as {document.kind} {document.id}."
+        ctx.ledger.close_resend(entity_id, said, ctx.clock())
+        log.info("order resent", extra={"order": number, "pos_document": document.id})
+        return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, said)
+    except Exception as error:  # noqa: BLE001 - the request stays; the next cycle tries again
+        text, _ = _describe(error)
+        said = f"Order {number}: the resend did not finish ({text}); m2pos tries again at the next cycle."
+        ctx.ledger.add_event("order", entity_id, "resend_failed", said, ctx.clock())
+        log.warning("order resend failed", extra={"order": number, "error": text})
+        return ItemResult("order", entity_id, number, Outcome.FAILED, said)
 
 
 def _retry_at(ctx: StoreContext, attempts: int, retryable: bool) -> datetime | None:

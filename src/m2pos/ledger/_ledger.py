@@ -9,6 +9,8 @@ the document up by its reference before writing again.
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -78,13 +80,28 @@ def create_ledger_engine(database_url: str) -> Engine:
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:
             # WAL lets `m2pos web` read while `m2pos run` writes; NORMAL is durable with WAL.
             cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            _use_wal(cursor)
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _use_wal(cursor: Any, attempts: int = 100) -> None:
+    """Switch a new SQLite file to WAL (it stays so). The switch does not wait for a lock held by
+    another process that is creating the schema at the same moment: try again for a few seconds."""
+    for attempt in range(attempts):
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlalchemy_url(database_url: str) -> str:
@@ -104,7 +121,7 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         _lock_for_migration(connection)
         config.attributes["connection"] = connection
-        command.upgrade(config, "heads")
+        command.upgrade(config, "head")
 
 
 def _lock_for_migration(connection: Connection) -> None:
@@ -332,9 +349,53 @@ class Ledger:
         """Count a failed attempt; ``next_retry_at=None`` marks the order "needs attention"."""
         return self._record_failure(OrderRow, entity_id, error, next_retry_at, now or utcnow())
 
-    def reset_order_for_retry(self, entity_id: int, now: datetime | None = None) -> OrderRow:
+    def reset_order_for_retry(
+        self, entity_id: int, now: datetime | None = None, requested_by: str | None = None
+    ) -> OrderRow:
         """A person asked for a retry: due now, attempts start again."""
-        return self._reset_for_retry(OrderRow, entity_id, now or utcnow())
+        return self._reset_for_retry(OrderRow, entity_id, now or utcnow(), requested_by)
+
+    def request_resend(self, entity_id: int, requested_by: str, now: datetime | None = None) -> OrderRow:
+        """A person asked to send the order to the POS again; the next cycle does it."""
+        now = now or utcnow()
+        with self._session() as session:
+            row = self._require(session, OrderRow, entity_id)
+            row.resend_requested_at, row.resend_requested_by = now, requested_by
+            self._event(
+                session, "order", entity_id, "resend_requested", f"resend requested by {requested_by}", now
+            )
+            return row
+
+    def resends_due(self, limit: int = 500) -> list[int]:
+        with self._session() as session:
+            rows = session.scalars(
+                select(OrderRow.magento_entity_id)
+                .where(OrderRow.store == self.store, OrderRow.resend_requested_at.is_not(None))
+                .order_by(OrderRow.resend_requested_at)
+                .limit(limit)
+            ).all()
+            return list(rows)
+
+    def close_resend(self, entity_id: int, outcome: str, now: datetime | None = None) -> OrderRow:
+        """The resend was carried out (or refused): ``outcome`` says what happened, for the timeline."""
+        now = now or utcnow()
+        with self._session() as session:
+            row = self._require(session, OrderRow, entity_id)
+            row.resend_requested_at = row.resend_requested_by = None
+            self._event(session, "order", entity_id, "resend", outcome, now)
+            return row
+
+    def forget_pos_document(self, entity_id: int, why: str, now: datetime | None = None) -> OrderRow:
+        """The POS no longer has the order's document (staff deleted it): it may be created again.
+        The Magento invoice, if any, stays recorded: it is not made twice."""
+        now = now or utcnow()
+        with self._session() as session:
+            row = self._require(session, OrderRow, entity_id)
+            gone = f"POS {row.pos_document_kind} {row.pos_document_id} is gone: {why}"
+            row.pos_document_id = row.pos_document_kind = None
+            row.transferred_at = None
+            self._event(session, "order", entity_id, "pos_document_gone", gone, now)
+            return row
 
     def orders_due(self, now: datetime, limit: int = 500) -> list[int]:
         """Orders to look at again now: failed ones whose retry time came, and unfinished transfers."""
@@ -461,8 +522,10 @@ class Ledger:
     ) -> CreditMemoRow:
         return self._record_failure(CreditMemoRow, entity_id, error, next_retry_at, now or utcnow())
 
-    def reset_credit_memo_for_retry(self, entity_id: int, now: datetime | None = None) -> CreditMemoRow:
-        return self._reset_for_retry(CreditMemoRow, entity_id, now or utcnow())
+    def reset_credit_memo_for_retry(
+        self, entity_id: int, now: datetime | None = None, requested_by: str | None = None
+    ) -> CreditMemoRow:
+        return self._reset_for_retry(CreditMemoRow, entity_id, now or utcnow(), requested_by)
 
     def credit_memos_due(self, now: datetime, limit: int = 500) -> list[int]:
         """Failed credit memos due again, and those waiting for their order."""
@@ -730,13 +793,16 @@ class Ledger:
             self._event(session, _KIND[table], entity_id, row.status, error, now)
             return row
 
-    def _reset_for_retry(self, table: type[Tracked], entity_id: int, now: datetime) -> Tracked:
+    def _reset_for_retry(
+        self, table: type[Tracked], entity_id: int, now: datetime, requested_by: str | None
+    ) -> Tracked:
         with self._session() as session:
             row = self._require(session, table, entity_id)
             row.attempts, row.next_retry_at = 0, now
             if row.status == OrderStatus.NEEDS_ATTENTION:
                 row.status = OrderStatus.FAILED
-            self._event(session, _KIND[table], entity_id, "retry_requested", "retry requested", now)
+            detail = f"retry requested by {requested_by}" if requested_by else "retry requested"
+            self._event(session, _KIND[table], entity_id, "retry_requested", detail, now)
             return row
 
     def _by_number(self, table: type[Tracked], increment_id: str) -> list[Tracked]:

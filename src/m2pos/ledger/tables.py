@@ -106,6 +106,10 @@ class OrderRow(TrackedItem, Base):
     invoiced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancellation_carried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # A person asked to send the order to the POS again (console or ``m2pos resend``); cleared when done.
+    resend_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resend_requested_by: Mapped[str | None] = mapped_column(String(128))
+
 
 class CreditMemoRow(TrackedItem, Base):
     __tablename__ = "credit_memos"

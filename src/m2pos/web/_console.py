@@ -18,12 +18,14 @@ from m2pos.engine import health
 from m2pos.engine.bootstrap import magento_client
 from m2pos.engine.cycle import CREDIT_MEMOS, ORDERS, READ_MARKER
 from m2pos.engine.explain import Explanation, explain_with
+from m2pos.engine.items import describe_resend
 from m2pos.engine.stock import LAST_PUSH, LAST_READ
 from m2pos.ledger import CreditMemoRow, EventRow, Ledger, OrderRow, OrderStatus, utcnow
 from m2pos.ledger.console import ConsoleStore
 from m2pos.magento.check import CheckResult, CheckStatus, check_connection
 from m2pos.notify import send_email, store_warnings
 from m2pos.pos import PosError, open_pos, validate_pos_settings
+from m2pos.rules import ResendPlan
 from m2pos.settings import PosSettings, Settings, SettingsError
 from m2pos.settings_store import LayersSource, SettingsStore
 from m2pos.web._forms import Field, FormResult, Section, current_values, read_form
@@ -203,6 +205,19 @@ class Console:
             return "Only a failed credit memo can be retried."
         self.ledger.reset_credit_memo_for_retry(memo.magento_entity_id, requested_by=username)
         return f"Credit memo {memo.increment_id} will be retried at the next cycle."
+
+    def resend_plan(self, row: OrderRow) -> ResendPlan:
+        return describe_resend(row)
+
+    def request_resend(self, row_id: int, username: str) -> str:
+        row = self.store.order_row(row_id)
+        if row is None:
+            return "No such order."
+        plan = describe_resend(row)
+        if not plan.allowed:
+            return plan.text
+        self.ledger.request_resend(row.magento_entity_id, requested_by=username)
+        return f"Order {row.increment_id} will be resent at the next cycle."
 
     # --- connections and e-mail ---------------------------------------------------------------------
 

@@ -161,6 +161,11 @@ class MemoryPos:
     def document(self, document_id: str) -> StoredDocument | None:
         return next((d for d in self.documents() if d.id == document_id), None)
 
+    def delete_document(self, document_id: str) -> None:
+        """Staff deleting a document in the POS (tests of resend)."""
+        with self._lock:
+            self._db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+
     def set_stock(self, sku: str, on_hand: Decimal) -> None:
         self._db.execute("INSERT OR REPLACE INTO stock (sku, on_hand) VALUES (?, ?)", (sku, str(on_hand)))
 

@@ -13,7 +13,7 @@ from alembic import op
 import m2pos.ledger.tables
 
 revision = "0004"
-down_revision = "0002"  # interim: becomes "0003" when the resend migration lands
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
