@@ -4,6 +4,7 @@ through a real SMTP server (aiosmtpd), status after real cycles, order search, s
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -161,3 +162,45 @@ def test_a_lost_encryption_key_is_named(site: ConsoleSite, tmp_path: Any) -> Non
     restarted = SettingsStore(SettingsLayers(site.store.settings, {}, "m2pos.toml"), site.ledger, environ={})
     with pytest.raises(SettingsError, match="encryption key is missing"):
         restarted.effective()
+
+
+def test_m2pos_web_serves_the_console_and_prints_the_first_run_link(site: ConsoleSite) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "m2pos.cli",
+            "--config",
+            str(site.store.config_path),
+            "web",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline(), server.stdout.readline()]
+        assert lines[0].strip() == f"Console: http://127.0.0.1:{port}/"
+        link = re.search(r"open (http://\S+/setup\?code=\S+) and choose", lines[1])
+        assert link, lines
+        for _ in range(100):
+            try:
+                page = httpx.get(link.group(1), timeout=5)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert page.status_code == 200 and "Welcome to m2pos" in page.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
