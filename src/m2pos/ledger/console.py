@@ -12,8 +12,9 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, delete, func, select
+from sqlalchemy import Boolean, Index, Integer, String, Text, delete, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from m2pos.ledger._ledger import Ledger, utcnow
@@ -60,6 +61,9 @@ class ConsoleSettingRow(Base):
     secret: Mapped[bool] = mapped_column(Boolean, default=False)
     changed_by: Mapped[str] = mapped_column(String(128))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+Tracked = TypeVar("Tracked", OrderRow, CreditMemoRow)
 
 
 @dataclass(frozen=True)
@@ -197,41 +201,36 @@ class ConsoleStore:
     ) -> tuple[list[OrderRow], int]:
         """Orders whose number or customer e-mail contains ``text`` (any case), newest first; and how
         many match in all."""
-        where = OrderRow.store == self._ledger.store
-        if status:
-            where &= OrderRow.status == status
-        if text:
-            pattern = f"%{_escape_like(text.lower())}%"
-            where &= func.lower(OrderRow.increment_id).like(pattern, escape="\\") | func.lower(
-                OrderRow.customer_email
-            ).like(pattern, escape="\\")
-        with self._ledger._session() as session:
-            total = session.scalar(select(func.count()).select_from(OrderRow).where(where)) or 0
-            rows = session.scalars(
-                select(OrderRow).where(where).order_by(OrderRow.id.desc()).limit(limit).offset(offset)
-            ).all()
-            return list(rows), total
+        return self._search(
+            OrderRow, (OrderRow.increment_id, OrderRow.customer_email), text, status, limit, offset
+        )
 
     def search_credit_memos(
         self, text: str = "", status: str | None = None, limit: int = 50, offset: int = 0
     ) -> tuple[list[CreditMemoRow], int]:
         """Credit memos whose number or order number contains ``text``, newest first; and the total."""
-        where = CreditMemoRow.store == self._ledger.store
+        columns = (CreditMemoRow.increment_id, CreditMemoRow.order_increment_id)
+        return self._search(CreditMemoRow, columns, text, status, limit, offset)
+
+    def _search(
+        self,
+        table: type[Tracked],
+        columns: tuple[Any, ...],
+        text: str,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Tracked], int]:
+        where = table.store == self._ledger.store
         if status:
-            where &= CreditMemoRow.status == status
+            where &= table.status == status
         if text:
             pattern = f"%{_escape_like(text.lower())}%"
-            where &= func.lower(CreditMemoRow.increment_id).like(pattern, escape="\\") | func.lower(
-                CreditMemoRow.order_increment_id
-            ).like(pattern, escape="\\")
+            where &= or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
         with self._ledger._session() as session:
-            total = session.scalar(select(func.count()).select_from(CreditMemoRow).where(where)) or 0
+            total = session.scalar(select(func.count()).select_from(table).where(where)) or 0
             rows = session.scalars(
-                select(CreditMemoRow)
-                .where(where)
-                .order_by(CreditMemoRow.id.desc())
-                .limit(limit)
-                .offset(offset)
+                select(table).where(where).order_by(table.id.desc()).limit(limit).offset(offset)
             ).all()
             return list(rows), total
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import httpx
@@ -440,62 +440,48 @@ def _credentials(
     return None, results
 
 
-async def run_check(
-    *,
-    base_url: str,
-    store_code: str = "default",
-    consumer_key: str | None = None,
-    consumer_secret: str | None = None,
-    access_token: str | None = None,
-    access_token_secret: str | None = None,
-    bearer_token: str | None = None,
-    admin_username: str | None = None,
-    admin_password: str | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-    console: Console | None = None,
-) -> bool:
+class ConnectionOptions(TypedDict, total=False):
+    """What to connect with: the options of ``m2pos check magento`` (and the console's form)."""
+
+    base_url: Required[str]
+    store_code: str
+    consumer_key: str | None
+    consumer_secret: str | None
+    access_token: str | None
+    access_token_secret: str | None
+    bearer_token: str | None
+    admin_username: str | None
+    admin_password: str | None
+    transport: httpx.AsyncBaseTransport | None
+
+
+async def run_check(*, console: Console | None = None, **options: Unpack[ConnectionOptions]) -> bool:
     """Check the connection, print the report, and return True when nothing failed."""
-    title, results = await check_connection(
-        base_url=base_url,
-        store_code=store_code,
-        consumer_key=consumer_key,
-        consumer_secret=consumer_secret,
-        access_token=access_token,
-        access_token_secret=access_token_secret,
-        bearer_token=bearer_token,
-        admin_username=admin_username,
-        admin_password=admin_password,
-        transport=transport,
-    )
+    title, results = await check_connection(**options)
     print_results(results, console or Console(), title=title)
     return not any(r.status is CheckStatus.FAIL for r in results)
 
 
-async def check_connection(
-    *,
-    base_url: str,
-    store_code: str = "default",
-    consumer_key: str | None = None,
-    consumer_secret: str | None = None,
-    access_token: str | None = None,
-    access_token_secret: str | None = None,
-    bearer_token: str | None = None,
-    admin_username: str | None = None,
-    admin_password: str | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> tuple[str, list[CheckResult]]:
+async def check_connection(**options: Unpack[ConnectionOptions]) -> tuple[str, list[CheckResult]]:
     """The diagnosis of ``m2pos check magento`` (and the console's "Test connection"): a title
     naming the REST base, and the results in order."""
+    o = options
     auth, results = _credentials(
-        consumer_key, consumer_secret, access_token, access_token_secret, bearer_token
+        o.get("consumer_key"),
+        o.get("consumer_secret"),
+        o.get("access_token"),
+        o.get("access_token_secret"),
+        o.get("bearer_token"),
     )
     async with MagentoClient(
-        base_url,
-        store_code=store_code,
+        o["base_url"],
+        store_code=o.get("store_code", "default"),
         auth=auth,
         retry=RetryPolicy(max_attempts=1),  # a diagnosis reports the first answer, it does not wait
         timeout=httpx.Timeout(15.0, connect=10.0),
-        transport=transport,
+        transport=o.get("transport"),
     ) as client:
-        results += await diagnose(client, admin_username=admin_username, admin_password=admin_password)
+        results += await diagnose(
+            client, admin_username=o.get("admin_username"), admin_password=o.get("admin_password")
+        )
         return f"Magento connection check: {client.rest_base}", results
