@@ -376,7 +376,7 @@ def resend(
         raise typer.Exit(2)
     ok = True
     for row in rows:
-        plan = describe_resend(row)
+        plan = describe_resend(row, at_once=True)
         console.print(plan.text, highlight=False)
         if not plan.allowed:
             raise typer.Exit(1)

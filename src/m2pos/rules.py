@@ -349,10 +349,27 @@ class ResendPlan:
 
 
 def plan_resend(
-    number: str, *, pos_document: str | None, invoiced: bool, cancelled: bool, why_not_sent: str | None
+    number: str,
+    *,
+    pos_document: str | None,
+    invoiced: bool,
+    cancelled: bool,
+    why_not_sent: str | None,
+    invoice_due: bool = False,
+    at_once: bool = False,
 ) -> ResendPlan:
     """``pos_document``: e.g. "order O-17" when the ledger links one; ``why_not_sent``: the recorded
-    decision when it was never sent. A resend never doubles the document and never invoices twice."""
+    decision when it was never sent; ``invoice_due``: m2pos still has to invoice it in Magento (an
+    Auto-Invoice order whose invoice step is left, or one that failed on its way to the POS);
+    ``at_once``: carried out now (``m2pos resend``) rather than at the next cycle (the console).
+    A resend never doubles the document and never invoices twice."""
+    when = "m2pos" if at_once else "At the next cycle m2pos"
+    if invoiced:
+        invoice = " Its Magento invoice is not made again."
+    elif invoice_due:
+        invoice = " Then m2pos invoices it in Magento, as Auto-Invoice does, once."
+    else:
+        invoice = " It is not invoiced in Magento."
     if pos_document is None and cancelled:
         return ResendPlan(
             False,
@@ -360,19 +377,23 @@ def plan_resend(
             "send: m2pos does not download cancelled orders.",
         )
     if pos_document is not None:
-        invoice = (
-            " Its Magento invoice is not made again." if invoiced else " Magento is not invoiced by a resend."
-        )
+        if cancelled:
+            return ResendPlan(
+                True,
+                f"Order {number} is in the POS as {pos_document} and was cancelled in Magento. {when} looks "
+                "it up there by its Magento number; if it was deleted in the POS, it is not created again, "
+                "because the order is cancelled.",
+            )
         return ResendPlan(
             True,
-            f"Order {number} is in the POS as {pos_document}. At the next cycle m2pos looks it up there by "
-            "its Magento number: if it is still there, nothing is created; if it was deleted in the POS, "
-            f"it is created again.{invoice}",
+            f"Order {number} is in the POS as {pos_document}. {when} looks it up there by its Magento "
+            "number: if it is still there, nothing is created; if it was deleted in the POS, it is created "
+            f"again.{invoice}",
         )
     why = f" ({why_not_sent.rstrip('.')})" if why_not_sent else ""
     return ResendPlan(
         True,
-        f"Order {number} is not in the POS{why}. At the next cycle m2pos sends it to the POS even though "
-        "the download rules did not; it first looks for it there by its Magento number, so it is never "
-        "there twice. It is not invoiced in Magento.",
+        f"Order {number} is not in the POS{why}. {when} sends it to the POS even though the download "
+        "rules did not; it first looks for it there by its Magento number, so it is never there twice."
+        f"{invoice}",
     )

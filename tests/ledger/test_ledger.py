@@ -141,3 +141,39 @@ def test_credit_memos_are_carried_once(ledger: Ledger) -> None:
     with pytest.raises(IntegrityError):
         ledger.mark_credit_memo_carried(10, "RET-1", NOW)
     assert [m.increment_id for m in ledger.credit_memos_of_order(1)] == ["CM9", "CM10"]
+
+
+def test_a_resend_request_waits_for_the_retry_time_after_a_failed_attempt(ledger: Ledger) -> None:
+    ledger.observe_order(order(1), NOW)
+    ledger.record_order_failure(1, "POS down", NOW + timedelta(minutes=5), NOW)
+    # A person asks: due now, although the last attempt set a retry time.
+    ledger.request_resend(1, "alice", NOW)
+    assert ledger.resends_due(NOW) == [1]
+    assert ledger.orders_due(NOW) == [1]
+    # The resend fails in its turn: it is not due again before its retry time.
+    ledger.record_order_failure(1, "POS still down", NOW + timedelta(minutes=1), NOW)
+    assert ledger.resends_due(NOW) == []
+    assert ledger.resends_due(NOW + timedelta(minutes=2)) == [1]
+    ledger.close_resend(1, "Order 000000001 was resent.", NOW)
+    assert ledger.resends_due(NOW + timedelta(minutes=2)) == []
+    steps = [(e.step, e.detail) for e in ledger.events("order", 1)]
+    assert ("resend_requested", "resend requested by alice") in steps
+    assert ("resend", "Order 000000001 was resent.") in steps
+
+
+def test_a_document_created_again_keeps_its_invoice(ledger: Ledger) -> None:
+    ledger.observe_order(order(1), NOW)
+    ledger.mark_transferred(1, "DOC-1", "sale", invoice_required=True, now=NOW)
+    ledger.mark_invoiced(1, 55, NOW)
+    ledger.forget_pos_document(1, "deleted in the POS", NOW)
+    row = ledger.mark_transferred(1, "DOC-2", "sale", invoice_required=True, now=NOW)
+    assert (row.status, row.invoice_id, row.pos_document_id) == (OrderStatus.TRANSFERRED, 55, "DOC-2")
+
+
+def test_who_asked_for_a_retry_is_on_the_timeline(ledger: Ledger) -> None:
+    ledger.observe_order(order(1), NOW)
+    ledger.record_order_failure(1, "POS refused", None, NOW)
+    ledger.reset_order_for_retry(1, NOW, requested_by="alice")
+    ledger.reset_order_for_retry(1, NOW)
+    details = [e.detail for e in ledger.events("order", 1) if e.step == "retry_requested"]
+    assert details == ["retry requested by alice", "retry requested"]

@@ -80,7 +80,7 @@ class SyncEngine:
         ctx.ledger.set_marker("cycle_started", report.started_at)
         await self._orders_feed(report)
         await self._orders_due(report)
-        await self._fetch_and_handle_orders(ctx.ledger.resends_due(), report, handle=self._resend)
+        await self._fetch_and_handle_orders(ctx.ledger.resends_due(ctx.clock()), report, handle=self._resend)
         # Before the credit memos: the stock read is what tells whether Magento restocked them.
         await self._stock(report)
         await self._credit_memos_feed(report)

@@ -30,7 +30,6 @@ from m2pos.rules import (
     decide_order,
     plan_resend,
 )
-from m2pos.settings import OrderMode
 
 log = logging.getLogger("m2pos.engine")
 
@@ -104,8 +103,10 @@ async def handle_order(
     row = ctx.ledger.record_order_decision(entity_id, verdict, now)
     try:
         if verdict.decision == Decision.DOWNLOAD:
-            done = await _transfer(ctx, order, number, verdict)
-            return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, done)
+            document, invoice_id = await _transfer(ctx, order, number, verdict.mode == "auto_invoice")
+            done = f"Order {number} is in the POS as {document.kind} {document.id}"
+            invoiced = f" and invoiced in Magento (invoice {invoice_id})." if invoice_id is not None else "."
+            return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, done + invoiced)
         if verdict.decision == Decision.CANCEL:
             await _carry_cancellation(ctx, order, number)
             return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, verdict.message)
@@ -139,30 +140,43 @@ async def _recover_transfer(ctx: StoreContext, row: OrderRow, number: str) -> tu
         "order", row.magento_entity_id, "recovered", f"found POS {document.kind} {document.id} by reference"
     )
     recovered = ctx.ledger.mark_transferred(
-        row.magento_entity_id, document.id, document.kind, row.mode == "auto_invoice", ctx.clock()
+        row.magento_entity_id, document.id, document.kind, _invoice_required(row), ctx.clock()
     )
     return recovered, False
 
 
-async def _transfer(ctx: StoreContext, order: Order, number: str, verdict: Verdict) -> str:
-    """Create the POS document (once), then invoice when the order's mode says so; say what was done."""
+def _invoice_required(row: OrderRow) -> bool:
+    """Whether m2pos invoices the order in Magento once it is in the POS.
+
+    As recorded when it reached the POS (kept when staff deleted the document since); before that,
+    only when the rules sent it in Auto-Invoice mode and something stopped it on the way (a crash,
+    a failure). A skipped or waiting order that a person resends is not invoiced.
+    """
+    return row.invoice_required or (
+        row.pos_document_id is None and row.mode == "auto_invoice" and row.decision == Decision.DOWNLOAD
+    )
+
+
+async def _transfer(
+    ctx: StoreContext, order: Order, number: str, invoice_required: bool
+) -> tuple[PosDocument, int | None]:
+    """Create the POS document (once), then invoice when required and not done before.
+
+    Returns the document and the Magento invoice made now, if any.
+    """
     entity_id = order.entity_id
     assert entity_id is not None
-    # An open intent from an earlier attempt was resolved by _recover_transfer before the rules ran:
+    # An open intent from an earlier attempt was resolved (the POS asked by reference) before this:
     # if we get here, the POS has no document for this order.
     ctx.ledger.start_intent("pos_create", entity_id, number, ctx.clock())
     crash_point("before_pos_create")
     document = await ctx.pos.create_document(order, number)
     crash_point("after_pos_create")
-    mode: OrderMode | None = verdict.mode
-    auto_invoice = mode == "auto_invoice"
-    ctx.ledger.mark_transferred(entity_id, document.id, document.kind, auto_invoice, ctx.clock())
+    row = ctx.ledger.mark_transferred(entity_id, document.id, document.kind, invoice_required, ctx.clock())
     log.info("order transferred", extra={"order": number, "pos_document": document.id})
-    done = f"Order {number} is in the POS as {document.kind} {document.id}"
-    if auto_invoice:
-        invoice_id = await _invoice(ctx, order, number)
-        return f"{done} and invoiced in Magento (invoice {invoice_id})."
-    return f"{done}."
+    if row.invoice_required and row.invoice_id is None:
+        return document, await _invoice(ctx, order, number)
+    return document, None
 
 
 async def _invoice(ctx: StoreContext, order: Order, number: str) -> int:
@@ -202,14 +216,20 @@ async def _carry_cancellation(ctx: StoreContext, order: Order, number: str) -> N
     log.info("order cancellation carried", extra={"order": number})
 
 
-def describe_resend(row: OrderRow) -> ResendPlan:
-    """What resending the order of ``row`` will do (the console's and the CLI's confirmation)."""
+def describe_resend(row: OrderRow, *, at_once: bool = False) -> ResendPlan:
+    """What resending the order of ``row`` will do (the console's and the CLI's confirmation).
+
+    ``at_once``: carried out now (``m2pos resend``) rather than by the next cycle (the console).
+    """
+    failing = row.status in (OrderStatus.FAILED, OrderStatus.NEEDS_ATTENTION)
     return plan_resend(
         row.increment_id,
         pos_document=f"{row.pos_document_kind} {row.pos_document_id}" if row.pos_document_id else None,
         invoiced=row.invoice_id is not None,
+        invoice_due=_invoice_required(row) and row.invoice_id is None,
         cancelled=row.magento_state == "canceled",
-        why_not_sent=row.message,
+        why_not_sent=row.last_error if failing and row.last_error else row.message,
+        at_once=at_once,
     )
 
 
@@ -225,37 +245,76 @@ async def resend_order(ctx: StoreContext, order: Order) -> ItemResult:
     number = order.increment_id or str(entity_id)
     now = ctx.clock()
     row = ctx.ledger.observe_order(order, now)
+    cancelled = order.state == "canceled"
+
+    def close(outcome: Outcome, said: str) -> ItemResult:
+        ctx.ledger.close_resend(entity_id, said, ctx.clock())
+        return ItemResult("order", entity_id, number, outcome, said)
+
     try:
-        if row.pos_document_id is None and order.state == "canceled":
-            said = f"Order {number} was not resent: it was cancelled in Magento before it reached the POS."
-            ctx.ledger.close_resend(entity_id, said, now)
-            return ItemResult("order", entity_id, number, Outcome.SKIPPED, said)
+        if row.pos_document_id is None and cancelled:
+            return close(
+                Outcome.SKIPPED,
+                f"Order {number} was not resent: it was cancelled in Magento before it reached the POS.",
+            )
         found = await ctx.pos.find_document(number)
         if found is not None:
             if found.id != row.pos_document_id:
-                ctx.ledger.mark_transferred(entity_id, found.id, found.kind, row.invoice_required, now)
-            said = f"Order {number} is in the POS as {found.kind} {found.id}: nothing was created."
-            ctx.ledger.close_resend(entity_id, said, ctx.clock())
-            return ItemResult("order", entity_id, number, Outcome.UNCHANGED, said)
+                ctx.ledger.add_event(
+                    "order", entity_id, "recovered", f"found POS {found.kind} {found.id} by reference"
+                )
+                ctx.ledger.mark_transferred(entity_id, found.id, found.kind, _invoice_required(row), now)
+            return close(
+                Outcome.UNCHANGED,
+                f"Order {number} is in the POS as {found.kind} {found.id}: nothing was created.",
+            )
+        if cancelled:
+            # A live POS document for an order cancelled in Magento would never be cancelled again.
+            return close(
+                Outcome.SKIPPED,
+                f"Order {number} was not resent: it is no longer in the POS and was cancelled in Magento, "
+                "so m2pos does not create it again.",
+            )
+        invoice_required, invoiced_before = _invoice_required(row), row.invoice_id
         if row.pos_document_id is not None:
-            row = ctx.ledger.forget_pos_document(entity_id, "not found by its reference", now)
-        ctx.ledger.start_intent("pos_create", entity_id, number, now)
-        crash_point("before_pos_create")
-        document = await ctx.pos.create_document(order, number)
-        crash_point("after_pos_create")
-        # Invoicing stays as it was: an invoice made earlier is not made again, a skipped order is
-        # not invoiced, and an Auto-Invoice order whose invoice step was still due keeps it.
-        ctx.ledger.mark_transferred(entity_id, document.id, document.kind, row.invoice_required, ctx.clock())
-        said = f"Order {number} was resent: it is in the POS as {document.kind} {document.id}."
+            ctx.ledger.forget_pos_document(entity_id, "not found by its reference", now)
+        document, invoice_id = await _transfer(ctx, order, number, invoice_required)
+    except Exception as error:  # noqa: BLE001 - one bad item must not stop the others
+        return _resend_failed(ctx, entity_id, number, error)
+    said = f"Order {number} was resent: it is in the POS as {document.kind} {document.id}"
+    if invoice_id is not None:
+        said += f" and was invoiced in Magento (invoice {invoice_id})."
+    elif invoiced_before is not None:
+        said += f"; its Magento invoice {invoiced_before} was not made again."
+    else:
+        said += "; it was not invoiced in Magento."
+    log.info("order resent", extra={"order": number, "pos_document": document.id})
+    return close(Outcome.TRANSFERRED, said)
+
+
+def _resend_failed(ctx: StoreContext, entity_id: int, number: str, error: Exception) -> ItemResult:
+    """A failed resend counts as a failed attempt of the order (backoff, then "needs attention").
+
+    The request stays open while a retry can help, so a POS that is down is asked again after the
+    backoff rather than every cycle; it is closed when the order needs a person.
+    """
+    text, _ = _describe(error)
+    _record_order_failure(ctx, entity_id, number, error)
+    row = ctx.ledger.order(entity_id)
+    retry_at = row.next_retry_at if row is not None and row.status == OrderStatus.FAILED else None
+    if retry_at is None:
+        said = (
+            f"Order {number} was not resent ({text}); it needs attention: mend the cause, "
+            "then resend it again."
+        )
         ctx.ledger.close_resend(entity_id, said, ctx.clock())
-        log.info("order resent", extra={"order": number, "pos_document": document.id})
-        return ItemResult("order", entity_id, number, Outcome.TRANSFERRED, said)
-    except Exception as error:  # noqa: BLE001 - the request stays; the next cycle tries again
-        text, _ = _describe(error)
-        said = f"Order {number}: the resend did not finish ({text}); m2pos tries again at the next cycle."
-        ctx.ledger.add_event("order", entity_id, "resend_failed", said, ctx.clock())
-        log.warning("order resend failed", extra={"order": number, "error": text})
-        return ItemResult("order", entity_id, number, Outcome.FAILED, said)
+    else:
+        said = (
+            f"Order {number}: the resend did not finish ({text}); "
+            f"m2pos tries again after {retry_at:%H:%M:%S} UTC."
+        )
+    log.warning("order resend failed", extra={"order": number, "error": text})
+    return ItemResult("order", entity_id, number, Outcome.FAILED, said)
 
 
 def _retry_at(ctx: StoreContext, attempts: int, retryable: bool) -> datetime | None:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from m2pos.ledger.tables import (
@@ -310,7 +310,9 @@ class Ledger:
             row = self._require(session, OrderRow, entity_id)
             row.pos_document_id, row.pos_document_kind, row.transferred_at = document_id, document_kind, now
             row.invoice_required = invoice_required
-            row.status = OrderStatus.PENDING if invoice_required else OrderStatus.TRANSFERRED
+            # A document created again (a resend) keeps the Magento invoice made the first time.
+            invoice_due = invoice_required and row.invoice_id is None
+            row.status = OrderStatus.PENDING if invoice_due else OrderStatus.TRANSFERRED
             row.attempts, row.last_error, row.next_retry_at = 0, None, None
             self._complete_intent(session, "pos_create", entity_id, now)
             self._event(session, "order", entity_id, "transferred", f"POS {document_kind} {document_id}", now)
@@ -356,21 +358,33 @@ class Ledger:
         return self._reset_for_retry(OrderRow, entity_id, now or utcnow(), requested_by)
 
     def request_resend(self, entity_id: int, requested_by: str, now: datetime | None = None) -> OrderRow:
-        """A person asked to send the order to the POS again; the next cycle does it."""
+        """A person asked to send the order to the POS again; the next cycle does it.
+
+        An order waiting for its retry time after a failed attempt is made due now: a person asked.
+        """
         now = now or utcnow()
         with self._session() as session:
             row = self._require(session, OrderRow, entity_id)
             row.resend_requested_at, row.resend_requested_by = now, requested_by
+            if row.next_retry_at is not None and row.next_retry_at > now:
+                row.next_retry_at = now
             self._event(
                 session, "order", entity_id, "resend_requested", f"resend requested by {requested_by}", now
             )
             return row
 
-    def resends_due(self, limit: int = 500) -> list[int]:
+    def resends_due(self, now: datetime | None = None, limit: int = 500) -> list[int]:
+        """Orders a person asked to resend, except those waiting for their retry time after a failed
+        attempt (a POS that is down is not asked again every cycle)."""
+        now = now or utcnow()
         with self._session() as session:
             rows = session.scalars(
                 select(OrderRow.magento_entity_id)
-                .where(OrderRow.store == self.store, OrderRow.resend_requested_at.is_not(None))
+                .where(
+                    OrderRow.store == self.store,
+                    OrderRow.resend_requested_at.is_not(None),
+                    or_(OrderRow.next_retry_at.is_(None), OrderRow.next_retry_at <= now),
+                )
                 .order_by(OrderRow.resend_requested_at)
                 .limit(limit)
             ).all()
