@@ -25,7 +25,28 @@ def _lightspeed_onsite(settings: PosSettings) -> PointOfSale:
     return LightspeedOnSite.from_settings(settings)
 
 
+def _lightspeed_retail(settings: PosSettings) -> PointOfSale:
+    from m2pos.pos.lightspeed_retail import LightspeedRetail
+
+    return LightspeedRetail.from_settings(settings)
+
+
+def _heartland(settings: PosSettings) -> PointOfSale:
+    from m2pos.pos.heartland import Heartland
+
+    return Heartland.from_settings(settings)
+
+
+def _lightspeed_xseries(settings: PosSettings) -> PointOfSale:
+    from m2pos.pos.lightspeed_xseries import LightspeedXSeries
+
+    return LightspeedXSeries.from_settings(settings)
+
+
 ADAPTERS: dict[str, PosFactory] = {"memory": _memory, "lightspeed_onsite": _lightspeed_onsite}
+ADAPTERS["lightspeed_xseries"] = _lightspeed_xseries
+ADAPTERS["heartland"] = _heartland
+ADAPTERS["lightspeed_retail"] = _lightspeed_retail
 
 
 def validate_pos_settings(settings: PosSettings, source: str = "settings") -> None:
@@ -36,6 +57,18 @@ def validate_pos_settings(settings: PosSettings, source: str = "settings") -> No
         from m2pos.pos.lightspeed_onsite import onsite_settings
 
         onsite_settings(settings, source)
+    if settings.kind == "lightspeed_xseries":
+        from m2pos.pos.lightspeed_xseries import xseries_settings
+
+        xseries_settings(settings, source)
+    elif settings.kind == "heartland":
+        from m2pos.pos.heartland import heartland_settings
+
+        heartland_settings(settings, source)
+    if settings.kind == "lightspeed_retail":
+        from m2pos.pos.lightspeed_retail import retail_settings
+
+        retail_settings(settings, source)
 
 
 def open_pos(settings: PosSettings) -> PointOfSale:
