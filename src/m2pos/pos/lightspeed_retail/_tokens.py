@@ -45,6 +45,7 @@ class TokenPair:
                 "access_token": self.access_token,
                 "refresh_token": self.refresh_token,
                 "expires_at": self.expires_at,
+                "seed": self.seed,
             }
         )
 
@@ -53,7 +54,10 @@ class TokenPair:
         try:
             data = json.loads(text)
             pair = cls(
-                str(data["access_token"]), str(data["refresh_token"]), float(data.get("expires_at", 0))
+                str(data["access_token"]),
+                str(data["refresh_token"]),
+                float(data.get("expires_at", 0)),
+                str(data.get("seed", "")),
             )
         except (ValueError, KeyError, TypeError):
             return None

@@ -154,6 +154,8 @@ def line_json(line: SaleLine, sale: Sale) -> dict[str, Any]:
         "normalUnitPrice": "0",
         "discountAmount": num(line.discount),
         "discountPercent": "0",
+        "avgCost": "0",
+        "fifoCost": "0",
         "tax": flag(line.tax),
         "tax1Rate": "0",
         "tax2Rate": "0",
