@@ -134,6 +134,30 @@ def sandbox_onsite(
     )
 
 
+@sandbox_app.command("lightspeed-retail")
+def sandbox_lightspeed_retail(
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8690,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    products: Annotated[int, typer.Option(help="Generated items on top of the demo catalogue.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the demo data generator.")] = 1,
+    drip_rate: Annotated[float, typer.Option(help="Bucket units drained per second (R-Series: 1).")] = 1.0,
+    bucket_size: Annotated[float, typer.Option(help="Bucket size in units (R-Series: 90).")] = 90.0,
+    latency_ms: Annotated[int, typer.Option(help="Latency added to every API route.")] = 0,
+) -> None:
+    """Run the Lightspeed Retail (R-Series) sandbox (OAuth with rotating tokens, leaky bucket)."""
+    from m2pos.sandbox.lightspeed_retail import serve_retail_main
+
+    serve_retail_main(
+        host=host,
+        port=port,
+        products=products,
+        seed=seed,
+        drip_rate=drip_rate,
+        bucket_size=bucket_size,
+        latency_ms=latency_ms,
+    )
+
+
 @check_app.command("magento")
 def check_magento(
     base_url: Annotated[str, typer.Option(envvar="M2POS_MAGENTO__BASE_URL", help="Store URL.")],
@@ -179,8 +203,8 @@ def demo(
     the sync loop, the web console and live shop traffic, printing what moves."""
     from m2pos.demo import run_demo
 
-    if pos not in ("lightspeed_onsite", "memory"):
-        raise typer.BadParameter("must be lightspeed_onsite or memory", param_hint="--pos")
+    if pos not in ("lightspeed_onsite", "lightspeed_retail", "memory"):
+        raise typer.BadParameter("must be lightspeed_onsite, lightspeed_retail or memory", param_hint="--pos")
     configure_logging("text", "warning")
     asyncio.run(run_demo(port, orders, duration, pos_kind=pos, web_port=web_port))
 

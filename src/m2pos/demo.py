@@ -157,6 +157,13 @@ async def run_demo(
             onsite_url = stack.enter_context(serve_in_thread(onsite.app, tls=True))
             pos_settings = onsite_pos_settings(onsite_url, workdir)
             pos_line = f"Lightspeed OnSite sandbox at {onsite_url}/api/ (Orders, reserved, deposits)"
+        elif pos_kind == "lightspeed_retail":
+            from m2pos.sandbox.lightspeed_retail import RetailSandbox, demo_pos_settings
+
+            retail = RetailSandbox(products=50, seed=1, drip_rate=10)  # 10x R-Series' drip: a brisk demo
+            retail_url = stack.enter_context(serve_in_thread(retail.app))
+            pos_settings = demo_pos_settings(retail, retail_url, workdir)
+            pos_line = f"Lightspeed Retail (R-Series) sandbox at {retail_url}/API/V3/ (Sales)"
         else:
             pos_settings, pos_line = {"kind": "memory"}, "memory POS"
         layers = demo_settings(base_url, sandbox, workdir, poll_seconds, pos_settings)

@@ -6,7 +6,20 @@ sales (completed ones move stock) and quotes, plus the shared fault injection. S
 
 from m2pos.sandbox._faults import FaultSettings
 from m2pos.sandbox.lightspeed_retail._cli import serve_retail_main
-from m2pos.sandbox.lightspeed_retail._sandbox import MISSING_SKUS, RetailControl, RetailSandbox
+from m2pos.sandbox.lightspeed_retail._sandbox import (
+    MISSING_SKUS,
+    RetailControl,
+    RetailSandbox,
+    demo_pos_settings,
+)
 from m2pos.sandbox.lightspeed_retail._tokens import OAuthApp
 
-__all__ = ["MISSING_SKUS", "FaultSettings", "OAuthApp", "RetailControl", "RetailSandbox", "serve_retail_main"]
+__all__ = [
+    "MISSING_SKUS",
+    "FaultSettings",
+    "OAuthApp",
+    "RetailControl",
+    "RetailSandbox",
+    "demo_pos_settings",
+    "serve_retail_main",
+]

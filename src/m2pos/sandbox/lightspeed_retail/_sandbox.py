@@ -168,3 +168,19 @@ class RetailControl:
 
     def refused_by_bucket(self) -> int:
         return self.sandbox.bucket.refused
+
+
+def demo_pos_settings(sandbox: RetailSandbox, base_url: str, workdir: Any) -> dict[str, object]:
+    """The ``[pos]`` table that points m2pos at this sandbox (``m2pos demo --pos lightspeed_retail``)."""
+    oauth = sandbox.oauth
+    return {
+        "kind": "lightspeed_retail",
+        "base_url": f"{base_url}/API/V3/",
+        "token_url": f"{base_url}/auth/oauth/token",
+        "account_id": sandbox.store.account_id,
+        "client_id": oauth.client_id,
+        "client_secret": oauth.client_secret,
+        "refresh_token": oauth.initial_refresh_token,
+        "token_file": str(workdir / "lightspeed-retail-tokens.json"),
+        "lightspeed_retail": {"download_orders_as": "sale"},
+    }
