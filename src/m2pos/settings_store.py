@@ -56,6 +56,17 @@ EDITABLE: dict[str, bool] = {
     "notifications.recipients": False,
     "notifications.digest_minutes": False,
 }
+EDITABLE.update(  # Lightspeed Retail (R-Series)
+    {
+        "pos.account_id": False,
+        "pos.client_id": False,
+        "pos.client_secret": True,
+        "pos.refresh_token": True,
+        "pos.lightspeed_retail.download_orders_as": False,
+        "pos.lightspeed_retail.sku_field": False,
+        "pos.lightspeed_retail.payment_type": False,
+    }
+)
 
 
 @dataclass(frozen=True)
