@@ -173,7 +173,9 @@ class RetailClient:
 
     async def _access_token(self) -> str:
         if self._pair is None:
-            self._pair = await asyncio.to_thread(self._kept_pair)
+            async with self._refresh_lock, AsyncFileLock(self.store):  # may adopt a ".new" pair
+                if self._pair is None:
+                    self._pair = await asyncio.to_thread(self._kept_pair)
         pair = self._pair
         if (
             pair is None
