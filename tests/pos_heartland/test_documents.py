@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
-from m2pos.pos.port import PosRejected
+from m2pos.pos.port import PosError, PosRejected
 
 from .conftest import Env
 
@@ -98,7 +98,7 @@ async def test_the_token_is_in_no_repr_or_error(env: Env) -> None:
     pos = env.adapter(api_token="wrong-token-123")
     assert "wrong-token-123" not in repr(pos) + repr(pos.client) + repr(pos.settings)
     assert isinstance(pos.settings.api_token, SecretStr)
-    with pytest.raises(Exception) as failed:
+    with pytest.raises(PosError) as failed:
         await pos.check()
     assert "401" in str(failed.value) and "pos.api_token" in str(failed.value)
     assert "wrong-token-123" not in str(failed.value)
@@ -107,6 +107,6 @@ async def test_the_token_is_in_no_repr_or_error(env: Env) -> None:
 async def test_check_describes_the_set_up(env: Env) -> None:
     text = await env.adapter(auto_invoice=True).check()
     assert "invoiced" in text and "Online" in text and "NO-PRODUCT-FOUND" in text
-    with pytest.raises(Exception) as failed:
+    with pytest.raises(PosError) as failed:
         await env.adapter(location_id=99).check()
     assert "location_id = 99" in str(failed.value)
