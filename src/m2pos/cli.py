@@ -158,6 +158,28 @@ def sandbox_lightspeed_retail(
     )
 
 
+@sandbox_app.command("heartland")
+def sandbox_heartland(
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 9640,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    products: Annotated[int, typer.Option(help="Generated items on top of the demo catalogue.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the demo data generator.")] = 1,
+    latency_ms: Annotated[int, typer.Option(help="Latency added to every API route.")] = 0,
+    rate_limit: Annotated[int, typer.Option(help="API requests allowed per second (0: no limit).")] = 0,
+) -> None:
+    """Run the Heartland Retail sandbox (Bearer token, sales orders, inventory values) over HTTP."""
+    from m2pos.sandbox.heartland import serve_heartland_main
+
+    serve_heartland_main(
+        host=host,
+        port=port,
+        products=products,
+        seed=seed,
+        latency_ms=latency_ms,
+        rate_limit_per_second=rate_limit,
+    )
+
+
 @check_app.command("magento")
 def check_magento(
     base_url: Annotated[str, typer.Option(envvar="M2POS_MAGENTO__BASE_URL", help="Store URL.")],
@@ -203,8 +225,10 @@ def demo(
     the sync loop, the web console and live shop traffic, printing what moves."""
     from m2pos.demo import run_demo
 
-    if pos not in ("lightspeed_onsite", "lightspeed_retail", "memory"):
-        raise typer.BadParameter("must be lightspeed_onsite, lightspeed_retail or memory", param_hint="--pos")
+    if pos not in ("lightspeed_onsite", "lightspeed_retail", "heartland", "memory"):
+        raise typer.BadParameter(
+            "must be lightspeed_onsite, lightspeed_retail, heartland or memory", param_hint="--pos"
+        )
     configure_logging("text", "warning")
     asyncio.run(run_demo(port, orders, duration, pos_kind=pos, web_port=web_port))
 

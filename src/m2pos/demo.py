@@ -164,6 +164,14 @@ async def run_demo(
             retail_url = stack.enter_context(serve_in_thread(retail.app))
             pos_settings = demo_pos_settings(retail, retail_url, workdir)
             pos_line = f"Lightspeed Retail (R-Series) sandbox at {retail_url}/API/V3/ (Sales)"
+        elif pos_kind == "heartland":
+            from m2pos.sandbox.heartland import HeartlandSandbox
+            from m2pos.sandbox.heartland import demo_pos_settings as heartland_pos_settings
+
+            heartland = HeartlandSandbox(products=50, seed=1)
+            heartland_url = stack.enter_context(serve_in_thread(heartland.app))
+            pos_settings = heartland_pos_settings(heartland, heartland_url)
+            pos_line = f"Heartland Retail sandbox at {heartland_url}/api/ (sales orders, auto-invoiced)"
         else:
             pos_settings, pos_line = {"kind": "memory"}, "memory POS"
         layers = demo_settings(base_url, sandbox, workdir, poll_seconds, pos_settings)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from tests.pos_suite.targets import lightspeed_onsite, lightspeed_retail
+from tests.pos_suite.targets import heartland, lightspeed_onsite, lightspeed_retail
 
 TARGETS: dict[str, ModuleType] = {"lightspeed_onsite": lightspeed_onsite}
 TARGETS["lightspeed_retail"] = lightspeed_retail
+TARGETS["heartland"] = heartland

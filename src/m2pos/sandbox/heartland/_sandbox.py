@@ -110,3 +110,13 @@ class HeartlandSandbox:
 
     def close(self) -> None:
         """Nothing to release (the data lives in memory); kept for symmetry with other sandboxes."""
+
+
+def demo_pos_settings(sandbox: HeartlandSandbox, base_url: str) -> dict[str, object]:
+    """The ``[pos]`` table for this sandbox served at ``base_url`` (the demo: auto-invoiced orders)."""
+    return {
+        "kind": "heartland",
+        "base_url": f"{base_url}/api/",
+        "api_token": sandbox.token,
+        "heartland": {"location_id": ONLINE_LOCATION_ID, "auto_invoice": True},
+    }
