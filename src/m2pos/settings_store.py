@@ -68,6 +68,18 @@ EDITABLE.update(  # Lightspeed Retail (R-Series)
     }
 )
 
+EDITABLE.update(  # Heartland Retail
+    {
+        "pos.api_token": True,
+        "pos.heartland.location_id": False,
+        "pos.heartland.auto_invoice": False,
+        "pos.heartland.distribute": False,
+        "pos.heartland.sku_field": False,
+        "pos.heartland.payment_type": False,
+        "pos.heartland.shipping_method": False,
+    }
+)
+
 
 @dataclass(frozen=True)
 class Origin:

@@ -110,3 +110,13 @@ async def test_check_describes_the_set_up(env: Env) -> None:
     with pytest.raises(PosError) as failed:
         await env.adapter(location_id=99).check()
     assert "location_id = 99" in str(failed.value)
+
+
+async def test_tax_left_to_heartland_sends_no_tax_line(env: Env) -> None:
+    order = env.order("simple", items=[{"sku": "MUG-001", "qty": 1}])
+    await env.adapter(tax_mode="heartland").create_document(order, order.increment_id or "")
+    record = env.sales_order(order.increment_id or "")
+    items = env.sandbox.backend.s.items
+    assert [items[line["item_id"]]["public_id"] for line in record["lines"]] == ["MUG-001"]
+    shipping = D(record["shipping"]["amount"])
+    assert shipping == order.shipping_amount + order.shipping_tax_amount
