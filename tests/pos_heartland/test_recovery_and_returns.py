@@ -147,3 +147,42 @@ async def test_stock_levels_are_on_hand_minus_committed(env: Env) -> None:
     await pos.create_document(order, order.increment_id or "")
     levels = await env.adapter().stock_levels(["MUG-001", "HEADPH-BT/2", "WARRANTY-2Y"])
     assert levels == {"MUG-001": D(7)}
+
+
+async def test_a_half_made_return_ticket_is_resumed_once(env: Env) -> None:
+    order = env.order("simple", items=[{"sku": "MUG-001", "qty": 2}, {"sku": "24-WG084", "qty": 1}])
+    pos = env.adapter(auto_invoice=True)
+    document = await pos.create_document(order, order.increment_id or "")
+    on_hand = env.control.inventory("MUG-001")["qty_on_hand"]
+    memo, after = env.refund(order, return_to_stock=True)
+    reference = memo.increment_id or ""
+    restock = frozenset(i.order_item_id or 0 for i in memo.items)
+    env.control.set_faults(drop_after_commit_next=1, route="POST /api/sales/tickets/{id}/lines")
+    with pytest.raises(PosError):
+        await pos.create_return(memo, after, document, reference, restock)
+    recovering = env.adapter(auto_invoice=True)
+    assert await recovering.find_return(reference) is None  # pending: not taken as done
+    done = await recovering.create_return(memo, after, document, reference, restock)
+    (ticket,) = env.control.tickets(f"CM-{reference}")
+    assert done.id == str(ticket["id"]) and ticket["status"] == "complete"
+    products = sorted(c for c in env.codes(ticket) if c[0] != "REFUND")  # REFUND: the shipping
+    assert products == [("24-WG084", D(-1)), ("MUG-001", D(-2))]
+    assert env.control.inventory("MUG-001")["qty_on_hand"] == on_hand + 2
+    assert await env.adapter().find_return(reference) == done
+
+
+async def test_a_half_made_order_whose_lines_differ_is_abandoned_and_made_again(env: Env) -> None:
+    order = env.order("simple", items=[{"sku": "MUG-001", "qty": 1}])
+    reference = order.increment_id or ""
+    env.control.set_faults(drop_after_commit_next=1, route="POST /api/sales/orders/{id}/lines")
+    with pytest.raises(PosError):
+        await env.adapter().create_document(order, reference)
+    (half,) = env.control.orders(reference)
+    line = half["lines"][0]
+    env.sandbox.backend.s.orders[half["id"]]["lines"][0]["qty"] = "5"  # someone changed it in Heartland
+    recovering = env.adapter()
+    assert await recovering.find_document(reference) is None
+    document = await recovering.create_document(order, reference)
+    (made,) = env.control.orders(reference)
+    assert document.id == str(made["id"]) != str(half["id"]) and line["id"] != made["lines"][0]["id"]
+    assert env.sandbox.backend.order(half["id"])["status"] == "canceled"
