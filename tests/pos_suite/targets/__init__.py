@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from tests.pos_suite.targets import heartland, lightspeed_onsite, lightspeed_retail
+from tests.pos_suite.targets import heartland, lightspeed_onsite, lightspeed_retail, lightspeed_xseries
 
 TARGETS: dict[str, ModuleType] = {"lightspeed_onsite": lightspeed_onsite}
-TARGETS["lightspeed_retail"] = lightspeed_retail
 TARGETS["heartland"] = heartland
+TARGETS["lightspeed_xseries"] = lightspeed_xseries
+TARGETS["lightspeed_retail"] = lightspeed_retail
