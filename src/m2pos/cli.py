@@ -180,6 +180,30 @@ def sandbox_heartland(
     )
 
 
+@sandbox_app.command("lightspeed-xseries")
+def sandbox_lightspeed_xseries(
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 9650,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    products: Annotated[int, typer.Option(help="Generated products on top of the demo catalogue.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the demo data generator.")] = 1,
+    registers: Annotated[int, typer.Option(help="Registers (the window is 300 x registers + 50).")] = 1,
+    window_seconds: Annotated[float, typer.Option(help="Length of the request window.")] = 300.0,
+    latency_ms: Annotated[int, typer.Option(help="Latency added to every API route.")] = 0,
+) -> None:
+    """Run the Lightspeed X-Series sandbox (Bearer token, request window, sales) over HTTP."""
+    from m2pos.sandbox.lightspeed_xseries import serve_xseries_main
+
+    serve_xseries_main(
+        host=host,
+        port=port,
+        products=products,
+        seed=seed,
+        registers=registers,
+        window_seconds=window_seconds,
+        latency_ms=latency_ms,
+    )
+
+
 @check_app.command("magento")
 def check_magento(
     base_url: Annotated[str, typer.Option(envvar="M2POS_MAGENTO__BASE_URL", help="Store URL.")],
