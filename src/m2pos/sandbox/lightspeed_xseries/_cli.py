@@ -10,7 +10,7 @@ from m2pos.sandbox.lightspeed_xseries._sandbox import XSeriesSandbox
 
 def serve_xseries_main(
     host: str = "127.0.0.1",
-    port: int = 9640,
+    port: int = 9650,
     products: int = 50,
     seed: int = 1,
     registers: int = 1,
