@@ -241,7 +241,10 @@ def demo(
         float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
     ] = None,
     pos: Annotated[
-        str, typer.Option(help="The embedded POS: lightspeed_onsite (its sandbox) or memory.")
+        str,
+        typer.Option(
+            help="The embedded POS (its sandbox): lightspeed_onsite, lightspeed_retail, heartland, or memory."
+        ),
     ] = "lightspeed_onsite",
     web_port: Annotated[int, typer.Option(help="Port of the web console (0: any free port).")] = 8080,
 ) -> None:
