@@ -10,7 +10,7 @@ file, and records the download rules in the settings history with who changed th
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -108,14 +108,26 @@ class SettingsStore:
         return set(flatten(self.layers.environment))
 
     def origin(self, key: str) -> Origin:
-        if key in self.locked():
-            return Origin("environment", "M2POS_" + key.upper().replace(".", "__"))
-        for row in self._console.saved_settings():
-            if row.key == key:
-                return Origin("console", f"saved by {row.changed_by}, {row.changed_at:%Y-%m-%d %H:%M} UTC")
-        if key in flatten(self.layers.file):
-            return Origin("file", self.layers.source)
-        return Origin("default", "")
+        return self.origins([key])[key]
+
+    def origins(self, keys: Iterable[str]) -> dict[str, Origin]:
+        """Where each key's value comes from (one read of the saved settings for them all)."""
+        locked, in_file = self.locked(), flatten(self.layers.file)
+        saved = {row.key: row for row in self._console.saved_settings()}
+        found: dict[str, Origin] = {}
+        for key in keys:
+            row = saved.get(key)
+            if key in locked:
+                found[key] = Origin("environment", "M2POS_" + key.upper().replace(".", "__"))
+            elif row is not None:
+                found[key] = Origin(
+                    "console", f"saved by {row.changed_by}, {row.changed_at:%Y-%m-%d %H:%M} UTC"
+                )
+            elif key in in_file:
+                found[key] = Origin("file", self.layers.source)
+            else:
+                found[key] = Origin("default", "")
+        return found
 
     def save(self, changes: Mapping[str, Any], changed_by: str, now: datetime | None = None) -> Settings:
         """Validate and save ``changes`` (dotted key → value; None: back to the file or default).

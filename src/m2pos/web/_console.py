@@ -97,9 +97,8 @@ class Console:
         store = self.settings_store()
         fields = _fields(sections)
         origins = {}
-        for f in fields:
-            origin = store.origin(f.key)
-            origins[f.key] = {
+        for key, origin in store.origins(f.key for f in fields).items():
+            origins[key] = {
                 "environment": f"Set by the environment variable {origin.detail}; change it there.",
                 "console": f"Saved in the console ({origin.detail}).",
                 "file": f"From {origin.detail}.",
