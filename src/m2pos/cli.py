@@ -106,102 +106,16 @@ def sandbox_magento(
     )
 
 
-@sandbox_app.command("onsite")
-def sandbox_onsite(
-    port: Annotated[int, typer.Option(help="TCP port to listen on (OnSite's default is 9630).")] = 9630,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    http: Annotated[bool, typer.Option("--http", help="Serve plain HTTP instead of HTTPS.")] = False,
-    products: Annotated[int, typer.Option(help="Generated products on top of the demo catalogue.")] = 50,
-    seed: Annotated[int, typer.Option(help="Seed of the demo data generator.")] = 1,
-    seats: Annotated[int, typer.Option(help="Concurrent API sessions allowed per user.")] = 5,
-    latency_ms: Annotated[int, typer.Option(help="Latency added to every API route.")] = 0,
-    db: Annotated[
-        Path | None, typer.Option(help="SQLite file to keep the data in (default: in memory).")
-    ] = None,
-) -> None:
-    """Run the Lightspeed OnSite sandbox (HTTPS, self-signed certificate) and print how to reach it."""
-    from m2pos.sandbox.onsite import serve_onsite_main
+def _register_pos_sandboxes() -> None:
+    """``m2pos sandbox <name>`` for every POS that has a sandbox (``m2pos.pos.registry``)."""
+    from m2pos.pos.registry import POS_KINDS
 
-    serve_onsite_main(
-        host=host,
-        port=port,
-        products=products,
-        seed=seed,
-        http=http,
-        seats=seats,
-        latency_ms=latency_ms,
-        db_path=db,
-    )
+    for pos in POS_KINDS.values():
+        if pos.sandbox is not None:
+            sandbox_app.command(pos.sandbox.name)(pos.sandbox.run)
 
 
-@sandbox_app.command("lightspeed-retail")
-def sandbox_lightspeed_retail(
-    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8690,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    products: Annotated[int, typer.Option(help="Generated items on top of the demo catalogue.")] = 50,
-    seed: Annotated[int, typer.Option(help="Seed of the demo data generator.")] = 1,
-    drip_rate: Annotated[float, typer.Option(help="Bucket units drained per second (R-Series: 1).")] = 1.0,
-    bucket_size: Annotated[float, typer.Option(help="Bucket size in units (R-Series: 90).")] = 90.0,
-    latency_ms: Annotated[int, typer.Option(help="Latency added to every API route.")] = 0,
-) -> None:
-    """Run the Lightspeed Retail (R-Series) sandbox (OAuth with rotating tokens, leaky bucket)."""
-    from m2pos.sandbox.lightspeed_retail import serve_retail_main
-
-    serve_retail_main(
-        host=host,
-        port=port,
-        products=products,
-        seed=seed,
-        drip_rate=drip_rate,
-        bucket_size=bucket_size,
-        latency_ms=latency_ms,
-    )
-
-
-@sandbox_app.command("heartland")
-def sandbox_heartland(
-    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 9640,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    products: Annotated[int, typer.Option(help="Generated items on top of the demo catalogue.")] = 50,
-    seed: Annotated[int, typer.Option(help="Seed of the demo data generator.")] = 1,
-    latency_ms: Annotated[int, typer.Option(help="Latency added to every API route.")] = 0,
-    rate_limit: Annotated[int, typer.Option(help="API requests allowed per second (0: no limit).")] = 0,
-) -> None:
-    """Run the Heartland Retail sandbox (Bearer token, sales orders, inventory values) over HTTP."""
-    from m2pos.sandbox.heartland import serve_heartland_main
-
-    serve_heartland_main(
-        host=host,
-        port=port,
-        products=products,
-        seed=seed,
-        latency_ms=latency_ms,
-        rate_limit_per_second=rate_limit,
-    )
-
-
-@sandbox_app.command("lightspeed-xseries")
-def sandbox_lightspeed_xseries(
-    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 9650,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    products: Annotated[int, typer.Option(help="Generated products on top of the demo catalogue.")] = 50,
-    seed: Annotated[int, typer.Option(help="Seed of the demo data generator.")] = 1,
-    registers: Annotated[int, typer.Option(help="Registers (the window is 300 x registers + 50).")] = 1,
-    window_seconds: Annotated[float, typer.Option(help="Length of the request window.")] = 300.0,
-    latency_ms: Annotated[int, typer.Option(help="Latency added to every API route.")] = 0,
-) -> None:
-    """Run the Lightspeed X-Series sandbox (Bearer token, request window, sales) over HTTP."""
-    from m2pos.sandbox.lightspeed_xseries import serve_xseries_main
-
-    serve_xseries_main(
-        host=host,
-        port=port,
-        products=products,
-        seed=seed,
-        registers=registers,
-        window_seconds=window_seconds,
-        latency_ms=latency_ms,
-    )
+_register_pos_sandboxes()
 
 
 @check_app.command("magento")
@@ -233,6 +147,12 @@ def check_magento(
     raise typer.Exit(0 if ok else 1)
 
 
+def _demo_kinds() -> list[str]:
+    from m2pos.pos.registry import POS_KINDS
+
+    return [kind for kind, pos in POS_KINDS.items() if pos.demo is not None]
+
+
 @app.command("demo")
 def demo(
     port: Annotated[int, typer.Option(help="Port of the Magento sandbox (0: any free port).")] = 8081,
@@ -242,20 +162,17 @@ def demo(
     ] = None,
     pos: Annotated[
         str,
-        typer.Option(
-            help="The embedded POS (its sandbox): lightspeed_onsite, lightspeed_retail, heartland, or memory."
-        ),
+        typer.Option(help=f"The embedded POS (its sandbox): {', '.join(_demo_kinds())}."),
     ] = "lightspeed_onsite",
     web_port: Annotated[int, typer.Option(help="Port of the web console (0: any free port).")] = 8080,
 ) -> None:
-    """Everything on the embedded defaults: Magento and Lightspeed OnSite sandboxes, SQLite ledger,
-    the sync loop, the web console and live shop traffic, printing what moves."""
+    """Everything on the embedded defaults: Magento and POS sandboxes (Lightspeed OnSite unless
+    --pos says otherwise), SQLite ledger, the sync loop, the web console and live shop traffic,
+    printing what moves."""
     from m2pos.demo import run_demo
 
-    if pos not in ("lightspeed_onsite", "lightspeed_retail", "heartland", "memory"):
-        raise typer.BadParameter(
-            "must be lightspeed_onsite, lightspeed_retail, heartland or memory", param_hint="--pos"
-        )
+    if pos not in _demo_kinds():
+        raise typer.BadParameter(f"must be one of {', '.join(_demo_kinds())}", param_hint="--pos")
     configure_logging("text", "warning")
     asyncio.run(run_demo(port, orders, duration, pos_kind=pos, web_port=web_port))
 

@@ -1,11 +1,11 @@
 """``m2pos demo``: the whole product on its embedded defaults, with live shop traffic.
 
-The Magento sandbox (demo data) is served over HTTP on a thread, the Lightspeed OnSite sandbox
-over HTTPS on another (its demo catalogue holds the Magento demo SKUs; downloads as Orders with
-reserved inventory and deposits, the richest OnSite set-up), a SQLite ledger in a fresh temporary
+The Magento sandbox (demo data) is served over HTTP on a thread and the chosen POS's sandbox on
+another (each POS's ``PosKind.demo`` starts its own; by default Lightspeed OnSite over HTTPS,
+downloading as Orders with reserved inventory and deposits). A SQLite ledger in a fresh temporary
 folder records everything, and the sync loop runs as ``m2pos run`` would. A traffic task plays the
 shop: customers order and pay, staff invoice check orders, refund and cancel, so that every rule
-shows up in what moves. ``--pos memory`` uses the built-in memory POS instead.
+shows up in what moves.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from m2pos.engine import CycleReport, Outcome, SyncEngine
 from m2pos.engine.bootstrap import open_store
 from m2pos.engine.loop import run_loop
 from m2pos.ledger import Ledger, OrderStatus
+from m2pos.pos.registry import pos_kind as pos_kind_named
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.magento import MagentoSandbox
-from m2pos.sandbox.onsite import DEMO_ONSITE_CREDENTIALS, OnSiteSandbox
 from m2pos.settings import SettingsLayers
 from m2pos.settings_store import reloader
 from m2pos.web import console_app, first_run_lines
@@ -36,25 +36,6 @@ console = Console(highlight=False)
 
 _KINDS = ("simple", "simple", "configurable", "bundle")
 _PAYMENTS = ("authorised", "authorised", "checkmo", "free", "captured")
-
-
-def onsite_pos_settings(base_url: str, workdir: Path) -> dict[str, object]:
-    creds = DEMO_ONSITE_CREDENTIALS
-    return {
-        "kind": "lightspeed_onsite",
-        "base_url": f"{base_url}/api/",
-        "username": creds.username,
-        "password": creds.password,
-        "app_id": creds.app_id,
-        "app_private_id": creds.app_private_id,
-        "verify_tls": False,  # the sandbox, like a real OnSite server, has a self-signed certificate
-        "session_file": str(workdir / "onsite-session"),
-        "lightspeed_onsite": {
-            "download_orders_as": "order",
-            "reserve_order_inventory": True,
-            "create_order_deposits": True,
-        },
-    }
 
 
 def demo_settings(
@@ -152,28 +133,11 @@ async def run_demo(
     database_url = f"sqlite:///{workdir / 'ledger.db'}"
     with contextlib.ExitStack() as stack:
         base_url = stack.enter_context(serve_in_thread(sandbox.app, port=port))
-        if pos_kind == "lightspeed_onsite":
-            onsite = OnSiteSandbox(products=50, seed=1)
-            onsite_url = stack.enter_context(serve_in_thread(onsite.app, tls=True))
-            pos_settings = onsite_pos_settings(onsite_url, workdir)
-            pos_line = f"Lightspeed OnSite sandbox at {onsite_url}/api/ (Orders, reserved, deposits)"
-        elif pos_kind == "lightspeed_retail":
-            from m2pos.sandbox.lightspeed_retail import RetailSandbox, demo_pos_settings
-
-            retail = RetailSandbox(products=50, seed=1, drip_rate=10)  # 10x R-Series' drip: a brisk demo
-            retail_url = stack.enter_context(serve_in_thread(retail.app))
-            pos_settings = demo_pos_settings(retail, retail_url, workdir)
-            pos_line = f"Lightspeed Retail (R-Series) sandbox at {retail_url}/API/V3/ (Sales)"
-        elif pos_kind == "heartland":
-            from m2pos.sandbox.heartland import HeartlandSandbox
-            from m2pos.sandbox.heartland import demo_pos_settings as heartland_pos_settings
-
-            heartland = HeartlandSandbox(products=50, seed=1)
-            heartland_url = stack.enter_context(serve_in_thread(heartland.app))
-            pos_settings = heartland_pos_settings(heartland, heartland_url)
-            pos_line = f"Heartland Retail sandbox at {heartland_url}/api/ (sales orders, auto-invoiced)"
-        else:
-            pos_settings, pos_line = {"kind": "memory"}, "memory POS"
+        pos = pos_kind_named(pos_kind).demo
+        if pos is None:
+            raise ValueError(f"{pos_kind} has no demo sandbox")
+        started = pos(stack, workdir)
+        pos_settings, pos_line = started.settings, started.summary
         layers = demo_settings(base_url, sandbox, workdir, poll_seconds, pos_settings)
         settings = layers.resolve()
         rest = f"{base_url}/rest/default/V1"

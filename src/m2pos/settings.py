@@ -144,9 +144,6 @@ class OrderSettings(_Section):
         return self
 
 
-POS_KINDS = ("memory", "lightspeed_onsite", "lightspeed_retail", "lightspeed_xseries", "heartland")
-
-
 class PosSettings(_Section):
     model_config = ConfigDict(extra="allow", frozen=True, coerce_numbers_to_str=True)  # each POS adds keys
 
@@ -161,6 +158,8 @@ class PosSettings(_Section):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, value: str) -> str:
+        from m2pos.pos.registry import POS_KINDS  # the registry imports this module
+
         if value not in POS_KINDS:
             raise ValueError(f"unknown POS {value!r}; one of {', '.join(POS_KINDS)}")
         return value
@@ -327,14 +326,17 @@ def settings_from_dict(data: Mapping[str, Any], source: str = "settings") -> Set
         raise SettingsError(describe_validation_error(error, source)) from None
 
 
-def describe_validation_error(error: ValidationError, source: str) -> str:
-    """One line per problem, each naming the key as it is written in the TOML file."""
+def describe_validation_error(
+    error: ValidationError, source: str, section: str = "", docs: str = "docs/configuration.md"
+) -> str:
+    """One line per problem, each naming the key as it is written in the TOML file (``section``:
+    where the validated model sits in it, e.g. ``pos``)."""
     lines = []
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"])
+        key = ".".join(str(part) for part in ((section,) if section else ()) + tuple(problem["loc"]))
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
-            message = "unknown key (see docs/configuration.md for the keys m2pos reads)"
+            message = f"unknown key (see {docs} for the keys m2pos reads)"
         elif problem["type"] == "literal_error":
             message = f"{message} (got {problem['input']!r})"
         lines.append(f"  {key or '(top level)'}: {message}")

@@ -22,63 +22,10 @@ from m2pos.ledger.console import ConsoleStore, SavedValue
 from m2pos.pos import validate_pos_settings
 from m2pos.secretbox import SecretBox
 from m2pos.settings import Settings, SettingsError, SettingsLayers, flatten, nest, read_layers
+from m2pos.settings_fields import editable_keys
 
 # The keys the console edits; True for secrets (encrypted at rest, never sent to the browser).
-EDITABLE: dict[str, bool] = {
-    "orders.download_orders": False,
-    "orders.download_credit_memos": False,
-    "orders.mode": False,
-    "orders.paid_methods": False,
-    "orders.poll_interval_seconds": False,
-    "magento.base_url": False,
-    "magento.store_code": False,
-    "magento.consumer_key": True,
-    "magento.consumer_secret": True,
-    "magento.access_token": True,
-    "magento.access_token_secret": True,
-    "pos.base_url": False,
-    "pos.username": False,
-    "pos.password": True,
-    "pos.app_id": False,
-    "pos.app_private_id": True,
-    "pos.verify_tls": False,
-    "pos.lightspeed_onsite.download_orders_as": False,
-    "pos.lightspeed_onsite.reserve_order_inventory": False,
-    "pos.lightspeed_onsite.create_order_deposits": False,
-    "notifications.enabled": False,
-    "notifications.smtp_host": False,
-    "notifications.smtp_port": False,
-    "notifications.smtp_username": False,
-    "notifications.smtp_password": True,
-    "notifications.smtp_starttls": False,
-    "notifications.smtp_ssl": False,
-    "notifications.sender": False,
-    "notifications.recipients": False,
-    "notifications.digest_minutes": False,
-}
-EDITABLE.update(  # Lightspeed Retail (R-Series)
-    {
-        "pos.account_id": False,
-        "pos.client_id": False,
-        "pos.client_secret": True,
-        "pos.refresh_token": True,
-        "pos.lightspeed_retail.download_orders_as": False,
-        "pos.lightspeed_retail.sku_field": False,
-        "pos.lightspeed_retail.payment_type": False,
-    }
-)
-
-EDITABLE.update(  # Heartland Retail
-    {
-        "pos.api_token": True,
-        "pos.heartland.location_id": False,
-        "pos.heartland.auto_invoice": False,
-        "pos.heartland.distribute": False,
-        "pos.heartland.sku_field": False,
-        "pos.heartland.payment_type": False,
-        "pos.heartland.shipping_method": False,
-    }
-)
+EDITABLE: dict[str, bool] = editable_keys()
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from m2pos.pos import ADAPTERS, validate_pos_settings
+from m2pos.pos import validate_pos_settings
+from m2pos.pos.registry import POS_KINDS
 from m2pos.settings import SettingsError, settings_from_dict
 from m2pos.settings_store import EDITABLE
 from m2pos.web._forms import connection_sections, order_sections
@@ -19,7 +20,7 @@ def test_bad_keys_are_named(env: Env) -> None:
         validate_pos_settings(settings_from_dict(data).pos)
     text = str(raised.value)
     assert "pos.lightspeed_retail.download_orders_as" in text and "pos.lightspeed_retail.sku_field" in text
-    assert "lightspeed_retail" in ADAPTERS
+    assert "lightspeed_retail" in POS_KINDS
 
 
 def test_secrets_never_show(env: Env) -> None:

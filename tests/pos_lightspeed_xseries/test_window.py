@@ -15,13 +15,14 @@ from m2pos.sandbox.lightspeed_xseries import XSeriesSandbox
 from m2pos.settings import settings_from_dict
 
 
-def _adapter(url: str, token: str, window: float) -> LightspeedXSeries:
+def _adapter(url: str, token: str, window: float, **options: object) -> LightspeedXSeries:
     pos = {
         "kind": "lightspeed_xseries",
         "base_url": f"{url}/api/",
         "token": token,
         "requests_per_second": 1000,
         "rate_limit_window_seconds": window,
+        "lightspeed_xseries": options,
     }
     return LightspeedXSeries(xseries_settings(settings_from_dict({"pos": pos}).pos))
 

@@ -30,7 +30,7 @@ from m2pos.magento._errors import (
 )
 from m2pos.magento._lenient import InvalidDocument, OnInvalid
 from m2pos.magento._paginate import Paginator, ensure_fields
-from m2pos.magento._retry import DEFAULT_ERROR_MAPPING, RetryPolicy, parse_retry_after
+from m2pos.magento._retry import DEFAULT_ERROR_MAPPING, RetryPolicy
 from m2pos.magento._search import (
     CONDITION_TYPES,
     MAX_PAGE_SIZE,
@@ -58,6 +58,7 @@ from m2pos.magento.models import (
     StatusHistory,
     StockItem,
 )
+from m2pos.retry_after import parse_retry_after
 
 __all__ = [
     "CONDITION_TYPES",

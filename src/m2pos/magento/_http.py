@@ -20,8 +20,9 @@ from m2pos.magento._errors import (
     describe_non_json,
     error_from_response,
 )
-from m2pos.magento._retry import RetryPolicy, parse_retry_after
+from m2pos.magento._retry import RetryPolicy
 from m2pos.magento._urls import build_url, rest_base
+from m2pos.retry_after import parse_retry_after
 
 T = TypeVar("T")
 

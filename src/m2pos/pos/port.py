@@ -27,6 +27,11 @@ class PosError(Exception):
         self.message = message
         self.retryable = retryable
 
+    def while_doing(self, doing: str) -> PosError:
+        """This error with what m2pos was doing in front, keeping whether a retry can help."""
+        message = f"{doing}: {self.message}"
+        return PosError(message, retryable=True) if self.retryable else PosRejected(message)
+
 
 class PosRejected(PosError):
     """The POS refused the document; a person must fix the data or the POS set-up, then retry."""

@@ -79,3 +79,26 @@ def _serve(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def serve_forever(
+    app: Any,
+    sock: socket.socket,
+    banner: list[str],
+    *,
+    uvicorn_options: dict[str, Any] | None = None,
+    close: Any = None,
+) -> None:
+    """``m2pos sandbox …``: print how to reach the sandbox, then serve on ``sock`` until Ctrl-C.
+
+    ``close`` (the sandbox's own ``close``) runs once serving stops."""
+    for line in banner:
+        print(line)
+    print("Press Ctrl+C to stop.", flush=True)
+    options = {"log_level": "warning", "access_log": False, "lifespan": "off", **(uvicorn_options or {})}
+    try:
+        uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+    finally:
+        sock.close()
+        if close is not None:
+            close()

@@ -91,3 +91,24 @@ async def ensure_helpers(
     if problems:
         raise PosError(" ".join(problems), retryable=False)
     return out
+
+
+HELPER_NAMES = {
+    "no_product_found": "No Product Found",
+    "shipping": "Shipping",
+    "refund": "Refund",
+    "tax": "Magento Tax",
+}
+
+
+def named_helpers(
+    options: object, section: str, keys: Mapping[str, str], *, taxable: Sequence[str] = ()
+) -> list[HelperProduct]:
+    """The helper products by role, each with the code ``options.<key>`` gives it (``keys``: role →
+    key), named as merchants know them; ``section`` is where the keys sit (``pos.<kind>``)."""
+    return [
+        HelperProduct(
+            role, getattr(options, key), HELPER_NAMES[role], f"{section}.{key}", taxable=role in taxable
+        )
+        for role, key in keys.items()
+    ]

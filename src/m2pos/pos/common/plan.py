@@ -163,6 +163,16 @@ class _Builder(Generic[P]):
         return Plan(tuple(self.lines), tuple(self.unmatched), tuple(notes))
 
 
+def paid_online(order: Order) -> Decimal:
+    """What the customer paid (or had authorised) online, at most the grand total: the payment or
+    deposit a POS records for the order."""
+    payment = order.payment
+    paid = order.total_paid
+    if not paid and payment is not None:
+        paid = payment.amount_paid or payment.amount_authorized
+    return max(ZERO, min(paid, order.grand_total)) if order.grand_total else max(ZERO, paid)
+
+
 def no_product_found_text(sku: str, name: str | None) -> str:
     return f"No Product Found: {sku}" + (f" {name}" if name else "")
 

@@ -4,6 +4,7 @@ cancellations, credit memos as order reductions or return tickets, and on hand m
 the stock sync. See ``docs/pos/heartland.md``."""
 
 from m2pos.pos.heartland._adapter import Heartland
+from m2pos.pos.heartland._kind import KIND
 from m2pos.pos.heartland._settings import HeartlandOptions, HeartlandSettings, heartland_settings
 
-__all__ = ["Heartland", "HeartlandOptions", "HeartlandSettings", "heartland_settings"]
+__all__ = ["KIND", "Heartland", "HeartlandOptions", "HeartlandSettings", "heartland_settings"]

@@ -34,10 +34,10 @@ import httpx
 
 from m2pos.engine.ratelimit import RateLimiter
 from m2pos.magento.models import CreditMemo, Order
-from m2pos.pos.common.cache import TtlCache
 from m2pos.pos.common.catalog import SkuResolver
-from m2pos.pos.common.customers import CustomerDetails, CustomerMatcher, PosCustomer, PostalAddress
-from m2pos.pos.common.helpers import HelperProduct, HelperRecord, ensure_helpers
+from m2pos.pos.common.customers import CustomerDetails, PostalAddress
+from m2pos.pos.common.helpers import HelperProduct, HelperRecord, ensure_helpers, named_helpers
+from m2pos.pos.common.lookups import cached_lookups
 from m2pos.pos.common.notes import order_notes, return_notes
 from m2pos.pos.common.plan import (
     Plan,
@@ -46,6 +46,7 @@ from m2pos.pos.common.plan import (
     document_skus,
     money,
     no_product_found_text,
+    paid_online,
     plan_return,
     plan_sale,
     splits_into_components,
@@ -72,11 +73,6 @@ RETURN = "return"
 KEY = "pos.heartland."
 
 
-def _context(error: PosError, doing: str) -> PosError:
-    message = f"{doing}: {error.message}"
-    return PosError(message, retryable=True) if error.retryable else PosRejected(message)
-
-
 @dataclass(frozen=True)
 class _Refs:
     shipping_method_id: int
@@ -99,14 +95,13 @@ class Heartland:
         self.options = o = settings.heartland
         self.client = HeartlandClient(settings, transport=transport, limiter=limiter, sleep=sleep)
         self.catalog = HeartlandCatalog(self.client, o.sku_field)
-        self.products: SkuResolver[HeartlandItem] = SkuResolver(
-            self.catalog.products_by_sku, cache=TtlCache(o.cache_entries, o.cache_seconds, clock)
-        )
-        default = o.default_customer_id
-        self.customers = CustomerMatcher(
+        self.products: SkuResolver[HeartlandItem]
+        self.products, self.customers = cached_lookups(
+            self.catalog.products_by_sku,
             HeartlandCustomers(self.client),
-            default_customer_id=str(default) if default is not None else None,
-            cache=TtlCache[str, PosCustomer | None](o.cache_entries, o.cache_seconds, clock),
+            o,
+            default_customer_id=o.default_customer_id,
+            clock=clock,
         )
         self._helpers: dict[str, HelperRecord] | None = None
         self._refs: _Refs | None = None
@@ -131,20 +126,11 @@ class Heartland:
     # --- reference data ------------------------------------------------------------------------
 
     def helper_products(self) -> list[HelperProduct]:
-        o = self.options
-        helpers = [
-            HelperProduct(
-                "no_product_found",
-                o.no_product_found_code,
-                "No Product Found",
-                KEY + "no_product_found_code",
-                taxable=True,
-            ),
-            HelperProduct("refund", o.refund_product_code, "Refund", KEY + "refund_product_code"),
-        ]
-        if o.tax_mode == "line":
-            helpers.append(HelperProduct("tax", o.tax_product_code, "Magento Tax", KEY + "tax_product_code"))
-        return helpers
+        # no shipping product: Heartland carries shipping as the order's shipping charge
+        keys = {"no_product_found": "no_product_found_code", "refund": "refund_product_code"}
+        if self.options.tax_mode == "line":
+            keys["tax"] = "tax_product_code"
+        return named_helpers(self.options, "pos.heartland", keys, taxable=["no_product_found"])
 
     async def _ensure(self, *, recheck: bool = False) -> tuple[dict[str, HelperRecord], _Refs]:
         async with self._lock:
@@ -182,7 +168,7 @@ class Heartland:
         try:
             return await self._create_document(order, reference)
         except PosError as error:
-            raise _context(error, f"Sales order for Magento order {reference}") from None
+            raise error.while_doing(f"Sales order for Magento order {reference}") from None
 
     def _validate_customer(self, order: Order, reference: str) -> None:
         details = CustomerDetails.from_order(order)
@@ -235,7 +221,7 @@ class Heartland:
         oid = int(partial["id"])
         path = f"sales/orders/{oid}"
         if partial["status"] == "pending":
-            await self._fill(path, partial, plan, helpers, refs, self._paid(order), order)
+            await self._fill(path, partial, plan, helpers, refs, paid_online(order), order)
             partial = await self.client.put(path, {"status": "open"})
         await self._fulfil(path, partial)
         if plan.unmatched:
@@ -280,13 +266,6 @@ class Heartland:
             f"{collection}/{record['id']}", {"status": status, "custom": {self.options.reference_field: ""}}
         )
         log.warning("half-made document abandoned", extra={"pos_document": record.get("public_id")})
-
-    def _paid(self, order: Order) -> Decimal:
-        payment = order.payment
-        paid = order.total_paid
-        if not paid and payment is not None:
-            paid = payment.amount_paid or payment.amount_authorized
-        return max(ZERO, min(paid, order.grand_total)) if order.grand_total else max(ZERO, paid)
 
     async def _fill(
         self,
@@ -373,7 +352,7 @@ class Heartland:
         try:
             record = await self._find("sales/orders", reference)
         except PosError as error:
-            raise _context(error, f"Looking for Magento order {reference} in {POS_NAME}") from None
+            raise error.while_doing(f"Looking for Magento order {reference} in {POS_NAME}") from None
         return PosDocument(str(record["id"]), reference, SALES_ORDER) if record else None
 
     # --- cancellations ---------------------------------------------------------------------------
@@ -382,7 +361,9 @@ class Heartland:
         try:
             await self._cancel(document, order)
         except PosError as error:
-            raise _context(error, f"Cancelling Magento order {document.reference} ({document.id})") from None
+            raise error.while_doing(
+                f"Cancelling Magento order {document.reference} ({document.id})"
+            ) from None
 
     async def _order(self, document: PosDocument) -> dict[str, Any]:
         if not document.id.isdigit():
@@ -440,7 +421,9 @@ class Heartland:
             return await self._create_return(memo, order, original, reference, restock)
         except PosError as error:
             number_ = order.increment_id or original.reference
-            raise _context(error, f"Return for Magento credit memo {reference} of order {number_}") from None
+            raise error.while_doing(
+                f"Return for Magento credit memo {reference} of order {number_}"
+            ) from None
 
     async def _create_return(
         self, memo: CreditMemo, order: Order, original: PosDocument, reference: str, restock: frozenset[int]
@@ -559,7 +542,7 @@ class Heartland:
         try:
             record = await self._find("sales/tickets", f"CM-{reference}")
         except PosError as error:
-            raise _context(error, f"Looking for the return of credit memo {reference}") from None
+            raise error.while_doing(f"Looking for the return of credit memo {reference}") from None
         return PosDocument(str(record["id"]), reference, RETURN) if record else None
 
     # --- stock, check, close -----------------------------------------------------------------------
@@ -571,7 +554,7 @@ class Heartland:
             ids = {sku: p.id for sku, p in products.items() if p is not None and p.tracked}
             levels = await self.catalog.inventory(list(ids.values()), self.options.location_id)
         except PosError as error:
-            raise _context(error, f"Reading stock from {POS_NAME}") from None
+            raise error.while_doing(f"Reading stock from {POS_NAME}") from None
         return {sku: levels[i][0] - levels[i][1] for sku, i in ids.items() if i in levels}
 
     async def check(self) -> str:
@@ -593,7 +576,7 @@ class Heartland:
                     retryable=False,
                 )
         except HeartlandCallError as error:
-            raise _context(error, f"{POS_NAME} at {self.settings.base_url}") from None
+            raise error.while_doing(f"{POS_NAME} at {self.settings.base_url}") from None
         mode = "distributed and invoiced" if o.auto_invoice else "distributed" if o.distribute else "open"
         helper_text = ", ".join(f"{h.code} ({h.description})" for h in helpers.values())
         return (

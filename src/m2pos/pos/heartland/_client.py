@@ -20,8 +20,8 @@ import httpx
 
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
 from m2pos.pos.heartland._settings import HeartlandSettings
-from m2pos.pos.lightspeed_onsite._client import retry_after
 from m2pos.pos.port import PosError
+from m2pos.retry_after import retry_after
 
 POS_NAME = "Heartland Retail"
 _MESSAGE_CHARS = 300

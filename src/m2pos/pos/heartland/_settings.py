@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, field_validator
 
-from m2pos.settings import PosSettings, SettingsError, describe_validation_error
+from m2pos.pos.common.settings import CachedOptions, HttpPosSettings, api_root, validate_pos_keys
+from m2pos.settings import PosSettings
 
 DOCS = "docs/pos/heartland.md"
 
@@ -18,11 +19,7 @@ SkuField = Literal["public_id", "upc", "id"]
 TaxMode = Literal["heartland", "line"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
-
-
-class HeartlandOptions(_Model):
+class HeartlandOptions(CachedOptions):
     """``[pos.heartland]``."""
 
     location_id: int = Field(default=1, ge=1)  # order source, ship-from and stock location
@@ -38,20 +35,15 @@ class HeartlandOptions(_Model):
     no_product_found_code: str = Field(default="NO-PRODUCT-FOUND", min_length=1)
     refund_product_code: str = Field(default="REFUND", min_length=1)
     tax_product_code: str = Field(default="MAGENTO-TAX", min_length=1)
-    cache_seconds: float = Field(default=300.0, ge=0)
-    cache_entries: int = Field(default=10_000, ge=1)
 
 
-class HeartlandSettings(_Model):
+class HeartlandSettings(HttpPosSettings):
     """The ``[pos]`` keys of ``kind = "heartland"``."""
 
     kind: Literal["heartland"] = "heartland"
     requests_per_second: float = Field(default=10.0, gt=0)
     base_url: str
     api_token: SecretStr
-    timeout_seconds: float = Field(default=30.0, gt=0)
-    max_attempts: int = Field(default=3, ge=1, le=10)
-    max_retry_after_seconds: float = Field(default=10.0, ge=0)
     heartland: HeartlandOptions = HeartlandOptions()
 
     @field_validator("base_url")
@@ -61,10 +53,7 @@ class HeartlandSettings(_Model):
             raise ValueError(
                 "must be https://{subdomain}.retail.heartland.us/api/ (or http:// for a local sandbox)"
             )
-        value = value.rstrip("/")
-        if not value.endswith("/api"):
-            value += "/api"
-        return value + "/"
+        return api_root(value)
 
     @field_validator("api_token")
     @classmethod
@@ -78,17 +67,6 @@ class HeartlandSettings(_Model):
         return self.heartland
 
 
-class _Root(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    pos: HeartlandSettings
-
-
 def heartland_settings(pos: PosSettings, source: str = "settings") -> HeartlandSettings:
     """Validate the Heartland keys of ``[pos]``; raise :class:`SettingsError` naming every bad key."""
-    data = {"kind": pos.kind, "requests_per_second": pos.requests_per_second, **(pos.model_extra or {})}
-    try:
-        return _Root.model_validate({"pos": data}).pos
-    except ValidationError as error:
-        text = describe_validation_error(error, source).replace("docs/configuration.md", DOCS)
-        raise SettingsError(text) from None
+    return validate_pos_keys(HeartlandSettings, pos, source, DOCS)

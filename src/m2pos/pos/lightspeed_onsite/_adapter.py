@@ -31,10 +31,10 @@ import httpx
 
 from m2pos.engine.ratelimit import RateLimiter
 from m2pos.magento.models import CreditMemo, LineComponent, Order
-from m2pos.pos.common.cache import TtlCache
 from m2pos.pos.common.catalog import SkuResolver, unique
-from m2pos.pos.common.customers import CustomerDetails, CustomerMatcher, PosCustomer, order_contact_name
-from m2pos.pos.common.helpers import HelperProduct, HelperRecord, ensure_helpers
+from m2pos.pos.common.customers import CustomerDetails, order_contact_name
+from m2pos.pos.common.helpers import HelperProduct, HelperRecord, ensure_helpers, named_helpers
+from m2pos.pos.common.lookups import cached_lookups
 from m2pos.pos.common.notes import order_notes, return_notes
 from m2pos.pos.common.plan import (
     Plan,
@@ -42,6 +42,7 @@ from m2pos.pos.common.plan import (
     TaxMode,
     document_skus,
     no_product_found_text,
+    paid_online,
     plan_return,
     plan_sale,
     splits_into_components,
@@ -82,12 +83,6 @@ def _parse_id(document: PosDocument) -> tuple[str, int]:
     return ("order" if document.kind == "order" else "invoice"), int(number)
 
 
-def _context(error: PosError, doing: str) -> PosError:
-    """``error`` with what m2pos was doing in front, keeping whether a retry can help."""
-    message = f"{doing}: {error.message}"
-    return PosError(message, retryable=True) if error.retryable else PosRejected(message)
-
-
 class LightspeedOnSite:
     kind = "lightspeed_onsite"
 
@@ -105,15 +100,13 @@ class LightspeedOnSite:
         self.client = OnSiteClient(settings, transport=transport, limiter=limiter, sleep=sleep)
         options = self.options
         self.catalog = OnSiteCatalog(self.client, options.sku_field, options.cache_seconds)
-        self.products: SkuResolver[OnSiteProduct] = SkuResolver(
+        self.products: SkuResolver[OnSiteProduct]
+        self.products, self.customers = cached_lookups(
             self.catalog.products_by_sku,
-            cache=TtlCache(options.cache_entries, options.cache_seconds, clock),
-        )
-        default = options.default_customer_id
-        self.customers = CustomerMatcher(
             OnSiteCustomers(self.client),
-            default_customer_id=str(default) if default is not None else None,
-            cache=TtlCache[str, PosCustomer | None](options.cache_entries, options.cache_seconds, clock),
+            options,
+            default_customer_id=options.default_customer_id,
+            clock=clock,
         )
         self._helpers: dict[str, HelperRecord] | None = None
         self._helpers_lock = asyncio.Lock()
@@ -133,22 +126,14 @@ class LightspeedOnSite:
     # --- helpers and reference data ----------------------------------------------------------
 
     def helper_products(self) -> list[HelperProduct]:
-        o = self.options
-        key = "pos.lightspeed_onsite."
-        helpers = [
-            HelperProduct(
-                "no_product_found",
-                o.no_product_found_code,
-                "No Product Found",
-                key + "no_product_found_code",
-                taxable=True,
-            ),
-            HelperProduct("shipping", o.shipping_product_code, "Shipping", key + "shipping_product_code"),
-            HelperProduct("refund", o.refund_product_code, "Refund", key + "refund_product_code"),
-        ]
-        if o.tax_mode == "line":
-            helpers.append(HelperProduct("tax", o.tax_product_code, "Magento Tax", key + "tax_product_code"))
-        return helpers
+        keys = {
+            "no_product_found": "no_product_found_code",
+            "shipping": "shipping_product_code",
+            "refund": "refund_product_code",
+        }
+        if self.options.tax_mode == "line":
+            keys["tax"] = "tax_product_code"
+        return named_helpers(self.options, "pos.lightspeed_onsite", keys, taxable=["no_product_found"])
 
     async def _ensure_helpers(self, *, recheck: bool = False) -> dict[str, HelperRecord]:
         async with self._helpers_lock:
@@ -193,14 +178,14 @@ class LightspeedOnSite:
         try:
             return await self._create_document(order, reference, kind)
         except PosError as error:
-            raise _context(error, f"{kind.capitalize()} for Magento order {reference}") from None
+            raise error.while_doing(f"{kind.capitalize()} for Magento order {reference}") from None
 
     async def _create_document(self, order: Order, reference: str, kind: str) -> PosDocument:
         helpers = await self._ensure_helpers()
         tax_code_id = await self._tax_code(order, reference)
         match = await self.customers.match(order)
         plan = await self._sale_plan(order, reserve=kind == "order" and self.options.reserve_order_inventory)
-        deposit = self._deposit(order) if kind == "order" and self.options.create_order_deposits else ZERO
+        deposit = paid_online(order) if kind == "order" and self.options.create_order_deposits else ZERO
         notes = order_notes(order, reference, unmatched=plan.unmatched, pos_name=POS_NAME)
         details = CustomerDetails.from_order(order)
         billing = order.billing_address
@@ -236,14 +221,6 @@ class LightspeedOnSite:
                 },
             )
         return PosDocument(document.display_id, reference, kind)
-
-    def _deposit(self, order: Order) -> Decimal:
-        """The amount paid (or authorised) online."""
-        payment = order.payment
-        paid = order.total_paid
-        if not paid and payment is not None:
-            paid = payment.amount_paid or payment.amount_authorized
-        return max(ZERO, min(paid, order.grand_total)) if order.grand_total else max(ZERO, paid)
 
     async def _sale_plan(self, order: Order, *, reserve: bool) -> Plan[OnSiteProduct]:
         products = await self.products.resolve(document_skus(order.lines()))
@@ -365,14 +342,16 @@ class LightspeedOnSite:
                 if (kind, reference) in self._partial:
                     return None
         except PosError as error:
-            raise _context(error, f"Looking for Magento order {reference} in {POS_NAME}") from None
+            raise error.while_doing(f"Looking for Magento order {reference} in {POS_NAME}") from None
         return None
 
     async def cancel_document(self, document: PosDocument, order: Order) -> None:
         try:
             await self._cancel(document, order)
         except PosError as error:
-            raise _context(error, f"Cancelling Magento order {document.reference} ({document.id})") from None
+            raise error.while_doing(
+                f"Cancelling Magento order {document.reference} ({document.id})"
+            ) from None
 
     async def _cancel(self, document: PosDocument, order: Order) -> None:
         kind, document_id = _parse_id(document)
@@ -453,7 +432,7 @@ class LightspeedOnSite:
             return await self._create_return(memo, order, original, reference, restock)
         except PosError as error:
             number = order.increment_id or original.reference
-            raise _context(error, f"Return for Magento credit memo {reference} of order {number}") from None
+            raise error.while_doing(f"Return for Magento credit memo {reference} of order {number}") from None
 
     async def _create_return(
         self,
@@ -614,7 +593,7 @@ class LightspeedOnSite:
         try:
             document = await self._find_by_reference("invoice", f"CM-{reference}")
         except PosError as error:
-            raise _context(error, f"Looking for the return of credit memo {reference}") from None
+            raise error.while_doing(f"Looking for the return of credit memo {reference}") from None
         return PosDocument(document.display_id, reference, RETURN) if document is not None else None
 
     # --- the port: stock, check, close ---------------------------------------------------------
@@ -630,7 +609,7 @@ class LightspeedOnSite:
             }
             levels = await self.catalog.inventory(list(ids.values()))
         except PosError as error:
-            raise _context(error, f"Reading stock from {POS_NAME}") from None
+            raise error.while_doing(f"Reading stock from {POS_NAME}") from None
         return {sku: levels[pid][0] - levels[pid][1] for sku, pid in ids.items() if pid in levels}
 
     async def check(self) -> str:
@@ -658,7 +637,7 @@ class LightspeedOnSite:
             if problems:
                 raise PosError(" ".join(problems), retryable=False)
         except OnSiteCallError as error:
-            raise _context(error, f"{POS_NAME} at {self.settings.base_url}") from None
+            raise error.while_doing(f"{POS_NAME} at {self.settings.base_url}") from None
         extras = []
         if o.download_orders_as == "order":
             extras += ["reserving stock"] if o.reserve_order_inventory else []

@@ -28,9 +28,7 @@ import ssl
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from email.utils import parsedate_to_datetime
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
@@ -42,6 +40,7 @@ from defusedxml.ElementTree import fromstring as safe_fromstring
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
 from m2pos.pos.lightspeed_onsite._settings import OnSiteSettings
 from m2pos.pos.port import PosError
+from m2pos.retry_after import retry_after
 
 log = logging.getLogger("m2pos.pos.lightspeed_onsite")
 
@@ -228,21 +227,6 @@ def session_cookie(response: httpx.Response) -> str | None:
         if morsel is not None and morsel.value and _SESSION_ID.match(morsel.value):
             return morsel.value
     return None
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 # -- the client ---------------------------------------------------------------------------------------

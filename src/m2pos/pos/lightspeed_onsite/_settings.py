@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from m2pos import __version__
-from m2pos.settings import PosSettings, SettingsError, describe_validation_error
+from m2pos.pos.common.settings import CachedOptions, HttpPosSettings, api_root, validate_pos_keys
+from m2pos.settings import PosSettings, SettingsError
 
 DEMO_APP_ID = "com.lightspeed.onsite.demo"
 DOCS = "docs/pos/lightspeed_onsite.md"
@@ -23,11 +24,7 @@ SkuField = Literal["code", "upc", "manufacturer_sku", "product_id"]
 TaxMode = Literal["tax_code_name", "line"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
-
-
-class OnSiteOptions(_Model):
+class OnSiteOptions(CachedOptions):
     """``[pos.lightspeed_onsite]``."""
 
     download_orders_as: DocumentKind = "invoice"
@@ -42,15 +39,12 @@ class OnSiteOptions(_Model):
     shipping_product_code: str = Field(default="SHIPPING", min_length=1)
     refund_product_code: str = Field(default="REFUND", min_length=1)
     tax_product_code: str = Field(default="MAGENTO-TAX", min_length=1)
-    cache_seconds: float = Field(default=300.0, ge=0)
-    cache_entries: int = Field(default=10_000, ge=1)
 
 
-class OnSiteSettings(_Model):
+class OnSiteSettings(HttpPosSettings):
     """The ``[pos]`` keys of ``kind = "lightspeed_onsite"``."""
 
     kind: Literal["lightspeed_onsite"] = "lightspeed_onsite"
-    requests_per_second: float = Field(default=20.0, gt=0)
     base_url: str = "https://127.0.0.1:9630/api/"
     username: str = Field(min_length=1)
     password: SecretStr
@@ -59,21 +53,13 @@ class OnSiteSettings(_Model):
     app_private_id: SecretStr
     verify_tls: bool = True
     ca_file: Path | None = None
-    timeout_seconds: float = Field(default=30.0, gt=0)
     session_file: Path | None = Path(".m2pos-onsite-session")
-    max_attempts: int = Field(default=3, ge=1, le=10)
-    max_retry_after_seconds: float = Field(default=10.0, ge=0)
     lightspeed_onsite: OnSiteOptions = OnSiteOptions()
 
     @field_validator("base_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http:// for a local sandbox)")
-        value = value.rstrip("/")
-        if not value.endswith("/api"):
-            value += "/api"
-        return value + "/"
+        return api_root(value)
 
     @field_validator("app_id")
     @classmethod
@@ -115,19 +101,8 @@ def _contradictions(settings: OnSiteSettings) -> list[str]:
 
 def onsite_settings(pos: PosSettings, source: str = "settings") -> OnSiteSettings:
     """Validate the OnSite keys of ``[pos]``; raise :class:`SettingsError` naming every bad key."""
-    data = {"kind": pos.kind, "requests_per_second": pos.requests_per_second, **(pos.model_extra or {})}
-    try:
-        settings = _Root.model_validate({"pos": data}).pos
-    except ValidationError as error:
-        text = describe_validation_error(error, source).replace("docs/configuration.md", DOCS)
-        raise SettingsError(text) from None
+    settings = validate_pos_keys(OnSiteSettings, pos, source, DOCS)
     problems = _contradictions(settings)
     if problems:
         raise SettingsError(f"{source}: invalid settings\n" + "\n".join(problems))
     return settings
-
-
-class _Root(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    pos: OnSiteSettings

@@ -26,10 +26,10 @@ import httpx
 
 from m2pos.engine.ratelimit import RateLimiter
 from m2pos.magento.models import CreditMemo, Order
-from m2pos.pos.common.cache import TtlCache
 from m2pos.pos.common.catalog import SkuResolver
-from m2pos.pos.common.customers import CustomerDetails, CustomerMatcher, PosCustomer
-from m2pos.pos.common.helpers import HelperProduct, HelperRecord, ensure_helpers
+from m2pos.pos.common.customers import CustomerDetails
+from m2pos.pos.common.helpers import HelperProduct, HelperRecord, ensure_helpers, named_helpers
+from m2pos.pos.common.lookups import cached_lookups
 from m2pos.pos.common.notes import order_notes, return_notes
 from m2pos.pos.common.plan import PlannedLine, document_skus, plan_return, plan_sale
 from m2pos.pos.lightspeed_retail._catalog import RetailCatalog, RetailCustomers, RetailHelpers
@@ -56,11 +56,6 @@ RETURN = "return"
 LINES = '["SaleLines"]'
 
 
-def _context(error: PosError, doing: str) -> PosError:
-    message = f"{doing}: {error.message}"
-    return PosError(message, retryable=True) if error.retryable else PosRejected(message)
-
-
 def _sale_id(document: PosDocument) -> int:
     if not document.id.isdigit():
         raise PosRejected(f"{document.id!r} is not a {POS_NAME} saleID")
@@ -83,14 +78,13 @@ class LightspeedRetail:
         self.options = o = settings.lightspeed_retail
         self.client = RetailClient(settings, transport=transport, limiter=limiter, sleep=sleep)
         self.catalog = RetailCatalog(self.client, o.sku_field)
-        self.products: SkuResolver[RetailItem] = SkuResolver(
-            self.catalog.items_by_sku, cache=TtlCache(o.cache_entries, o.cache_seconds, clock)
-        )
-        default = o.default_customer_id
-        self.customers = CustomerMatcher(
+        self.products: SkuResolver[RetailItem]
+        self.products, self.customers = cached_lookups(
+            self.catalog.items_by_sku,
             RetailCustomers(self.client),
-            default_customer_id=str(default) if default is not None else None,
-            cache=TtlCache[str, PosCustomer | None](o.cache_entries, o.cache_seconds, clock),
+            o,
+            default_customer_id=o.default_customer_id,
+            clock=clock,
         )
         self._helpers: dict[str, HelperRecord] | None = None
         self._payment_type: int | None = None
@@ -106,15 +100,13 @@ class LightspeedRetail:
     # --- set-up: helper items and the payment type ----------------------------------------------
 
     def helper_products(self) -> list[HelperProduct]:
-        o, key = self.options, "pos.lightspeed_retail."
-        return [
-            HelperProduct(
-                "no_product_found", o.no_product_found_sku, "No Product Found", key + "no_product_found_sku"
-            ),
-            HelperProduct("shipping", o.shipping_sku, "Shipping", key + "shipping_sku"),
-            HelperProduct("refund", o.refund_sku, "Refund", key + "refund_sku"),
-            HelperProduct("tax", o.tax_sku, "Magento Tax", key + "tax_sku"),
-        ]
+        keys = {
+            "no_product_found": "no_product_found_sku",
+            "shipping": "shipping_sku",
+            "refund": "refund_sku",
+            "tax": "tax_sku",
+        }
+        return named_helpers(self.options, "pos.lightspeed_retail", keys)
 
     async def _setup(self, *, recheck: bool = False) -> tuple[dict[str, HelperRecord], int]:
         async with self._setup_lock:
@@ -149,7 +141,7 @@ class LightspeedRetail:
         try:
             return await self._create_document(order, reference, kind)
         except PosError as error:
-            raise _context(error, f"{kind.capitalize()} for Magento order {reference}") from None
+            raise error.while_doing(f"{kind.capitalize()} for Magento order {reference}") from None
 
     async def _create_document(self, order: Order, reference: str, kind: str) -> PosDocument:
         helpers, payment_type = await self._setup()
@@ -217,7 +209,7 @@ class LightspeedRetail:
         try:
             found = [s for s in await self._by_reference(reference) if not s.voided]
         except PosError as error:
-            raise _context(error, f"Looking for Magento order {reference} in {POS_NAME}") from None
+            raise error.while_doing(f"Looking for Magento order {reference} in {POS_NAME}") from None
         return PosDocument(str(found[0].id), reference, found[0].kind) if found else None
 
     async def _get(self, sale_id: int) -> SaleInfo:
@@ -230,7 +222,9 @@ class LightspeedRetail:
         try:
             await self._cancel(document, order)
         except PosError as error:
-            raise _context(error, f"Cancelling Magento order {document.reference} ({document.id})") from None
+            raise error.while_doing(
+                f"Cancelling Magento order {document.reference} ({document.id})"
+            ) from None
 
     async def _cancel(self, document: PosDocument, order: Order) -> None:
         sale = await self._get(_sale_id(document))
@@ -271,7 +265,7 @@ class LightspeedRetail:
             return await self._create_return(memo, order, original, reference, restock)
         except PosError as error:
             number = order.increment_id or original.reference
-            raise _context(error, f"Return for Magento credit memo {reference} of order {number}") from None
+            raise error.while_doing(f"Return for Magento credit memo {reference} of order {number}") from None
 
     async def _create_return(
         self, memo: CreditMemo, order: Order, original: PosDocument, reference: str, restock: frozenset[int]
@@ -343,7 +337,7 @@ class LightspeedRetail:
         try:
             found = [s for s in await self._by_reference(f"CM-{reference}") if not s.voided]
         except PosError as error:
-            raise _context(error, f"Looking for the return of credit memo {reference}") from None
+            raise error.while_doing(f"Looking for the return of credit memo {reference}") from None
         return PosDocument(str(found[0].id), reference, RETURN) if found else None
 
     # --- stock, check, close -------------------------------------------------------------------
@@ -355,7 +349,7 @@ class LightspeedRetail:
             ids = {sku: p.id for sku, p in products.items() if p is not None and p.inventoried}
             fresh = await self.catalog.stock(sorted(set(ids.values())))
         except PosError as error:
-            raise _context(error, f"Reading stock from {POS_NAME}") from None
+            raise error.while_doing(f"Reading stock from {POS_NAME}") from None
         shop = self.options.shop_id
         return {sku: fresh[i].qoh.get(shop, ZERO) for sku, i in ids.items() if i in fresh}
 
@@ -365,7 +359,7 @@ class LightspeedRetail:
             await self.client.get("Account.json")
             helpers, _payment = await self._setup(recheck=True)
         except PosError as error:
-            raise _context(error, f"{POS_NAME} account {self.settings.account_id}") from None
+            raise error.while_doing(f"{POS_NAME} account {self.settings.account_id}") from None
         helper_text = ", ".join(f"{h.code} ({h.description})" for h in helpers.values())
         return (
             f"{POS_NAME} account {self.settings.account_id}: orders land as {o.download_orders_as}s in shop "

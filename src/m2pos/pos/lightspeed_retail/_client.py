@@ -34,6 +34,7 @@ from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
 from m2pos.pos.lightspeed_retail._settings import RetailSettings
 from m2pos.pos.lightspeed_retail._tokens import AsyncFileLock, TokenPair, TokenStore
 from m2pos.pos.port import PosError
+from m2pos.retry_after import retry_after
 
 log = logging.getLogger("m2pos.pos.lightspeed_retail")
 
@@ -112,13 +113,6 @@ def http_error(response: httpx.Response) -> RetailCallError:
     else:
         advice = "Fix what Lightspeed names, in the order or in Lightspeed, then retry."
     return RetailCallError(f"{head} {advice}", retryable=retryable, status=status)
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("retry-after", "")))
-    except ValueError:
-        return None
 
 
 def _seed(settings: RetailSettings) -> str:

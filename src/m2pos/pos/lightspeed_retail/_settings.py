@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, field_validator
 
-from m2pos.settings import PosSettings, SettingsError, describe_validation_error
+from m2pos.pos.common.settings import CachedOptions, HttpPosSettings, http_url, validate_pos_keys
+from m2pos.settings import PosSettings
 
 DOCS = "docs/pos/lightspeed_retail.md"
 
@@ -17,11 +18,7 @@ DocumentKind = Literal["sale", "quote"]
 SkuField = Literal["customSku", "systemSku", "upc", "ean", "manufacturerSku"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
-
-
-class RetailOptions(_Model):
+class RetailOptions(CachedOptions):
     """``[pos.lightspeed_retail]``."""
 
     download_orders_as: DocumentKind = "sale"
@@ -35,15 +32,12 @@ class RetailOptions(_Model):
     shipping_sku: str = Field(default="SHIPPING", min_length=1)
     refund_sku: str = Field(default="REFUND", min_length=1)
     tax_sku: str = Field(default="MAGENTO-TAX", min_length=1)
-    cache_seconds: float = Field(default=300.0, ge=0)
-    cache_entries: int = Field(default=10_000, ge=1)
 
 
-class RetailSettings(_Model):
+class RetailSettings(HttpPosSettings):
     """The ``[pos]`` keys of ``kind = "lightspeed_retail"``."""
 
     kind: Literal["lightspeed_retail"] = "lightspeed_retail"
-    requests_per_second: float = Field(default=20.0, gt=0)
     base_url: str = "https://api.lightspeedapp.com/API/V3/"
     token_url: str = "https://cloud.lightspeedapp.com/auth/oauth/token"  # noqa: S105 - a URL
     account_id: str = Field(min_length=1, pattern=r"^\d+$")
@@ -51,17 +45,13 @@ class RetailSettings(_Model):
     client_secret: SecretStr
     refresh_token: SecretStr | None = None  # the first one; afterwards the rotated pair lives in token_file
     token_file: Path = Path(".m2pos-lightspeed-retail-tokens.json")
-    timeout_seconds: float = Field(default=30.0, gt=0)
-    max_attempts: int = Field(default=3, ge=1, le=10)
     max_retry_after_seconds: float = Field(default=60.0, ge=0)
     lightspeed_retail: RetailOptions = RetailOptions()
 
     @field_validator("base_url", "token_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http:// for a local sandbox)")
-        return value
+        return http_url(value)
 
     @field_validator("base_url")
     @classmethod
@@ -84,15 +74,4 @@ class RetailSettings(_Model):
 
 def retail_settings(pos: PosSettings, source: str = "settings") -> RetailSettings:
     """Validate the R-Series keys of ``[pos]``; raise :class:`SettingsError` naming every bad key."""
-    data = {"kind": pos.kind, "requests_per_second": pos.requests_per_second, **(pos.model_extra or {})}
-    try:
-        return _Root.model_validate({"pos": data}).pos
-    except ValidationError as error:
-        text = describe_validation_error(error, source).replace("docs/configuration.md", DOCS)
-        raise SettingsError(text) from None
-
-
-class _Root(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    pos: RetailSettings
+    return validate_pos_keys(RetailSettings, pos, source, DOCS)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,12 +25,11 @@ import httpx
 
 from m2pos.engine.ratelimit import RateLimiter
 from m2pos.magento.models import CreditMemo, Order
-from m2pos.pos.common.cache import TtlCache
 from m2pos.pos.common.catalog import SkuResolver
-from m2pos.pos.common.customers import CustomerMatcher, PosCustomer
-from m2pos.pos.common.helpers import HelperProduct, HelperRecord, ensure_helpers
+from m2pos.pos.common.helpers import HelperProduct, HelperRecord, ensure_helpers, named_helpers
+from m2pos.pos.common.lookups import cached_lookups
 from m2pos.pos.common.notes import order_notes, return_notes
-from m2pos.pos.common.plan import Plan, document_skus, plan_return, plan_sale
+from m2pos.pos.common.plan import ZERO, Plan, document_skus, money, paid_online, plan_return, plan_sale
 from m2pos.pos.lightspeed_xseries._catalog import XSeriesCatalog, XSeriesCustomers, XSeriesProduct
 from m2pos.pos.lightspeed_xseries._client import POS_NAME, XSeriesClient
 from m2pos.pos.lightspeed_xseries._pacing import WindowPacer
@@ -40,11 +40,6 @@ from m2pos.settings import PosSettings
 SALE = "sale"
 RETURN = "return"
 OPEN = ("AWAITING_DISPATCH", "AWAITING_PICKUP", "SAVED", "ONACCOUNT", "LAYBY")
-
-
-def _context(error: PosError, doing: str) -> PosError:
-    message = f"{doing}: {error.message}"
-    return PosError(message, retryable=True) if error.retryable else PosRejected(message)
 
 
 def _number(value: Decimal) -> float:
@@ -68,16 +63,15 @@ class LightspeedXSeries:
         self.options = o = settings.lightspeed_xseries
         self.client = XSeriesClient(settings, transport=transport, limiter=limiter, pacer=pacer, sleep=sleep)
         self.catalog = XSeriesCatalog(self.client, o.sku_field)
-        self.products: SkuResolver[XSeriesProduct] = SkuResolver(
-            self.catalog.products_by_sku,
-            batch_size=1000,
-            cache=TtlCache(o.cache_entries, o.cache_seconds, clock),
-        )
         self.directory = XSeriesCustomers(self.client)
-        self.customers = CustomerMatcher(
+        self.products: SkuResolver[XSeriesProduct]
+        self.products, self.customers = cached_lookups(
+            self.catalog.products_by_sku,
             self.directory,
+            o,
             default_customer_id=o.default_customer_id,
-            cache=TtlCache[str, PosCustomer | None](o.cache_entries, o.cache_seconds, clock),
+            batch_size=1000,
+            clock=clock,
         )
         self._helpers: dict[str, HelperRecord] | None = None
         self._register: dict[str, Any] | None = None
@@ -93,16 +87,13 @@ class LightspeedXSeries:
     # --- set-up: helpers, register, tax --------------------------------------------------------------
 
     def helper_products(self) -> list[HelperProduct]:
-        o = self.options
-        key = "pos.lightspeed_xseries."
-        return [
-            HelperProduct(
-                "no_product_found", o.no_product_found_sku, "No Product Found", key + "no_product_found_sku"
-            ),
-            HelperProduct("shipping", o.shipping_product_sku, "Shipping", key + "shipping_product_sku"),
-            HelperProduct("refund", o.refund_product_sku, "Refund", key + "refund_product_sku"),
-            HelperProduct("tax", o.tax_product_sku, "Magento Tax", key + "tax_product_sku"),
-        ]
+        keys = {
+            "no_product_found": "no_product_found_sku",
+            "shipping": "shipping_product_sku",
+            "refund": "refund_product_sku",
+            "tax": "tax_product_sku",
+        }
+        return named_helpers(self.options, "pos.lightspeed_xseries", keys)
 
     async def _setup(self, *, recheck: bool = False) -> tuple[dict[str, HelperRecord], dict[str, Any], str]:
         async with self._setup_lock:
@@ -150,13 +141,27 @@ class LightspeedXSeries:
             body["user_id"] = self.options.user_id
         return body
 
+    async def _payments(self, register: dict[str, Any], amount: Decimal) -> list[dict[str, Any]]:
+        """What was paid online (negative: refunded) under the payment type named after the channel."""
+        if not self.options.create_payments or amount == 0:
+            return []
+        type_id = await self.catalog.payment_type_id(self.options.payment_type)
+        return [
+            {
+                "register_id": register["id"],
+                "retailer_payment_type_id": type_id,
+                "payment_date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                "amount": _number(money(amount)),
+            }
+        ]
+
     # --- the port: documents -------------------------------------------------------------------------
 
     async def create_document(self, order: Order, reference: str) -> PosDocument:
         try:
             return await self._create_document(order, reference)
         except PosError as error:
-            raise _context(error, f"Sale for Magento order {reference}") from None
+            raise error.while_doing(f"Sale for Magento order {reference}") from None
 
     async def _create_document(self, order: Order, reference: str) -> PosDocument:
         helpers, register, tax_id = await self._setup()
@@ -170,6 +175,7 @@ class LightspeedXSeries:
         if order.created_at is not None:
             body["sale_date"] = order.created_at.strftime("%Y-%m-%d %H:%M:%S")
         body["register_sale_products"] = self._lines(plan, helpers, tax_id)
+        body["register_sale_payments"] = await self._payments(register, paid_online(order))
         sale = (await self.client.write("POST", "register_sales", body))["register_sale"]
         return PosDocument(str(sale["id"]), reference, SALE)
 
@@ -185,15 +191,15 @@ class LightspeedXSeries:
         try:
             sale = await self._find(reference)
         except PosError as error:
-            raise _context(error, f"Looking for the sale of Magento order {reference}") from None
+            raise error.while_doing(f"Looking for the sale of Magento order {reference}") from None
         return PosDocument(str(sale["id"]), reference, SALE) if sale is not None else None
 
     async def cancel_document(self, document: PosDocument, order: Order) -> None:
         try:
             await self._cancel(document, order)
         except PosError as error:
-            raise _context(
-                error, f"Cancelling Magento order {document.reference} (sale {document.id})"
+            raise error.while_doing(
+                f"Cancelling Magento order {document.reference} (sale {document.id})"
             ) from None
 
     async def _cancel(self, document: PosDocument, order: Order) -> None:
@@ -263,16 +269,17 @@ class LightspeedXSeries:
             if match.customer_id:
                 body["customer_id"] = match.customer_id
             body["register_sale_products"] = self._lines(plan, helpers, tax_id)
+            body["register_sale_payments"] = await self._payments(register, -max(ZERO, memo.grand_total))
             sale = (await self.client.write("POST", "register_sales", body))["register_sale"]
         except PosError as error:
-            raise _context(error, f"Return for Magento credit memo {reference}") from None
+            raise error.while_doing(f"Return for Magento credit memo {reference}") from None
         return PosDocument(str(sale["id"]), reference, RETURN)
 
     async def find_return(self, reference: str) -> PosDocument | None:
         try:
             sale = await self._find(f"CM-{reference}")
         except PosError as error:
-            raise _context(error, f"Looking for the return of credit memo {reference}") from None
+            raise error.while_doing(f"Looking for the return of credit memo {reference}") from None
         return PosDocument(str(sale["id"]), reference, RETURN) if sale is not None else None
 
     # --- the port: stock, check, close -----------------------------------------------------------
@@ -286,7 +293,7 @@ class LightspeedXSeries:
             ids = {sku: p.id for sku, p in products.items() if p is not None and p.has_inventory}
             rows = await self.client.pages("2.0/inventory")
         except PosError as error:
-            raise _context(error, f"Reading stock from {POS_NAME}") from None
+            raise error.while_doing(f"Reading stock from {POS_NAME}") from None
         outlet = register.get("outlet_id")
         levels = {
             str(r["product_id"]): Decimal(str(r.get("inventory_level") or 0))
@@ -298,6 +305,8 @@ class LightspeedXSeries:
     async def check(self) -> str:
         try:
             _helpers, register, _tax = await self._setup(recheck=True)
+            if self.options.create_payments:
+                await self.catalog.payment_type_id(self.options.payment_type)
             default = self.options.default_customer_id
             if default is not None and not await self.directory.exists(default):
                 raise PosRejected(
@@ -305,7 +314,7 @@ class LightspeedXSeries:
                     "customer. Set it to the customer that takes orders without an e-mail, or remove it."
                 )
         except PosError as error:
-            raise _context(error, f"Checking {POS_NAME}") from None
+            raise error.while_doing(f"Checking {POS_NAME}") from None
         left = self.client.pacer.remaining
         window = f", {left} requests left in the window" if left is not None else ""
         name = register.get("name") or register["id"]

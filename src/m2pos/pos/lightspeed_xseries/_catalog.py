@@ -48,6 +48,7 @@ class XSeriesCatalog:
         self._after = 0
         self._lock = asyncio.Lock()
         self._no_tax: dict[str, str] = {}
+        self._payment_types: dict[str, str] = {}
 
     async def refresh(self) -> None:
         async with self._lock:
@@ -120,6 +121,19 @@ class XSeriesCatalog:
                 )
             self._no_tax[name] = str(found["id"])
         return self._no_tax[name]
+
+    async def payment_type_id(self, name: str) -> str:
+        if name not in self._payment_types:
+            types = (await self.client.get("2.0/payment_types")).get("data") or []
+            found = next((t for t in types if str(t.get("name", "")).casefold() == name.casefold()), None)
+            if found is None:
+                raise PosRejected(
+                    f'{POS_NAME} has no payment type named "{name}" (pos.lightspeed_xseries.payment_type). '
+                    "Add it in X-Series (Setup › Payment types), set payment_type to an existing one, or "
+                    "set create_payments = false."
+                )
+            self._payment_types[name] = str(found["id"])
+        return self._payment_types[name]
 
     async def register(self, register_id: str | None) -> dict[str, Any]:
         registers = (await self.client.get("2.0/registers")).get("data") or []

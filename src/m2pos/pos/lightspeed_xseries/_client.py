@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -23,26 +21,11 @@ from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
 from m2pos.pos.lightspeed_xseries._pacing import WindowPacer
 from m2pos.pos.lightspeed_xseries._settings import XSeriesSettings
 from m2pos.pos.port import PosError, PosRejected
+from m2pos.retry_after import retry_after
 
 log = logging.getLogger("m2pos.pos.lightspeed_xseries")
 
 POS_NAME = "Lightspeed X-Series"
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds from now: an HTTP date (X-Series) or a number of seconds."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text).timestamp()
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
 
 
 def _header_int(response: httpx.Response, name: str) -> int | None:
@@ -128,7 +111,7 @@ class XSeriesClient:
                 continue
             if response.status_code == 429:
                 self.refused += 1
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                wait = retry_after(response)
                 wait = 1.0 if wait is None else wait
                 await self.pacer.refused(wait)
                 if last or wait > self.settings.max_retry_after_seconds:

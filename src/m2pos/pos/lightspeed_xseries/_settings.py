@@ -4,25 +4,24 @@ as written in the TOML file; every key is documented in ``docs/pos/lightspeed_xs
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, field_validator
 
-from m2pos.settings import PosSettings, SettingsError, describe_validation_error
+from m2pos.pos.common.settings import CachedOptions, HttpPosSettings, api_root, http_url, validate_pos_keys
+from m2pos.settings import PosSettings
 
 DOCS = "docs/pos/lightspeed_xseries.md"
 
 SkuField = Literal["sku", "supplier_code", "product_id"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
-
-
-class XSeriesOptions(_Model):
+class XSeriesOptions(CachedOptions):
     """``[pos.lightspeed_xseries]``."""
 
     register_id: str | None = None  # None: the first open register
+    create_payments: bool = True
+    payment_type: str = Field(default="Magento", min_length=1)
     user_id: str | None = None  # None: the token's user (X-Series' default)
     # Magento shipping methods (carrier_method) whose sale waits for pickup, not dispatch:
     # Magento's In-Store Pickup is carrier "instore", method "pickup".
@@ -35,19 +34,19 @@ class XSeriesOptions(_Model):
     shipping_product_sku: str = Field(default="SHIPPING", min_length=1)
     refund_product_sku: str = Field(default="REFUND", min_length=1)
     tax_product_sku: str = Field(default="MAGENTO-TAX", min_length=1)
-    cache_seconds: float = Field(default=300.0, ge=0)
-    cache_entries: int = Field(default=10_000, ge=1)
+
+    @field_validator("register_id", "user_id", "default_customer_id", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value  # an emptied console field means "not set"
 
 
-class XSeriesSettings(_Model):
+class XSeriesSettings(HttpPosSettings):
     """The ``[pos]`` keys of ``kind = "lightspeed_xseries"``."""
 
     kind: Literal["lightspeed_xseries"] = "lightspeed_xseries"
-    requests_per_second: float = Field(default=20.0, gt=0)
     base_url: str = "https://example.retail.lightspeed.app/api/"
     token: SecretStr  # a personal token or an OAuth2 access token (sent as a Bearer token)
-    timeout_seconds: float = Field(default=30.0, gt=0)
-    max_attempts: int = Field(default=3, ge=1, le=10)
     max_retry_after_seconds: float = Field(default=300.0, ge=0)
     # X-Series counts requests over a 5-minute window; the client spreads its requests over it.
     rate_limit_window_seconds: float = Field(default=300.0, gt=0)
@@ -56,14 +55,7 @@ class XSeriesSettings(_Model):
     @field_validator("base_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http:// for a local sandbox)")
-        value = value.rstrip("/")
-        if value.endswith("/api/2.0"):
-            value = value[: -len("/2.0")]
-        if not value.endswith("/api"):
-            value += "/api"
-        return value + "/"
+        return api_root(http_url(value).rstrip("/").removesuffix("/2.0"))
 
     @property
     def options(self) -> XSeriesOptions:
@@ -72,15 +64,4 @@ class XSeriesSettings(_Model):
 
 def xseries_settings(pos: PosSettings, source: str = "settings") -> XSeriesSettings:
     """Validate the X-Series keys of ``[pos]``; raise :class:`SettingsError` naming every bad key."""
-    data = {"kind": pos.kind, "requests_per_second": pos.requests_per_second, **(pos.model_extra or {})}
-    try:
-        return _Root.model_validate({"pos": data}).pos
-    except ValidationError as error:
-        text = describe_validation_error(error, source).replace("docs/configuration.md", DOCS)
-        raise SettingsError(text) from None
-
-
-class _Root(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    pos: XSeriesSettings
+    return validate_pos_keys(XSeriesSettings, pos, source, DOCS)

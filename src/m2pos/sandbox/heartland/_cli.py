@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import time
 
-import uvicorn
-
-from m2pos.sandbox._serve import bind_socket
+from m2pos.sandbox._serve import bind_socket, serve_forever
 from m2pos.sandbox.heartland._sandbox import HeartlandSandbox
 
 
@@ -25,18 +23,16 @@ def serve_heartland_main(
     sock = bind_socket(host, port)
     base = f"http://{host}:{sock.getsockname()[1]}"
     b = sandbox.backend
-    print(
-        f"Heartland Retail sandbox ready in {time.monotonic() - started:.1f}s"
-        f" ({len(b.s.items)} items, {len(b.s.customers)} customers, seed {seed})"
+    serve_forever(
+        sandbox.app,
+        sock,
+        [
+            f"Heartland Retail sandbox ready in {time.monotonic() - started:.1f}s"
+            f" ({len(b.s.items)} items, {len(b.s.customers)} customers, seed {seed})",
+            f"  Base URL:          {base}/api/",
+            f"  API token:         {sandbox.token} (Authorization: Bearer <token>)",
+            "  Order source:      location 1 (Online); shipping method 1; payment type 4 (Magento)",
+            f"  Control interface: {base}/_sandbox/ (faults, counters, stock)",
+        ],
+        close=sandbox.close,
     )
-    print(f"  Base URL:          {base}/api/")
-    print(f"  API token:         {sandbox.token} (Authorization: Bearer <token>)")
-    print("  Order source:      location 1 (Online); shipping method 1; payment type 4 (Magento)")
-    print(f"  Control interface: {base}/_sandbox/ (faults, counters, stock)")
-    print("Press Ctrl+C to stop.", flush=True)
-    config = uvicorn.Config(sandbox.app, log_level="warning", access_log=False, lifespan="off")
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        sock.close()
-        sandbox.close()

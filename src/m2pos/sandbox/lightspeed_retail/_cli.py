@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import time
 
-import uvicorn
-
-from m2pos.sandbox._serve import bind_socket
+from m2pos.sandbox._serve import bind_socket, serve_forever
 from m2pos.sandbox.lightspeed_retail._sandbox import RetailSandbox
 
 
@@ -26,24 +24,21 @@ def serve_retail_main(
     sock = bind_socket(host, port)
     base = f"http://{host}:{sock.getsockname()[1]}"
     app = sandbox.oauth
-    print(
-        f"Lightspeed Retail (R-Series) sandbox ready in {time.monotonic() - started:.1f}s"
-        f" ({len(sandbox.store.items)} items, seed {seed})"
+    serve_forever(
+        sandbox.app,
+        sock,
+        [
+            f"Lightspeed Retail (R-Series) sandbox ready in {time.monotonic() - started:.1f}s"
+            f" ({len(sandbox.store.items)} items, seed {seed})",
+            f"  API base URL:      {base}/API/V3/",
+            f"  Account id:        {sandbox.store.account_id}",
+            f"  Token URL:         {base}/auth/oauth/token",
+            f"  Client id:         {app.client_id}",
+            f"  Client secret:     {app.client_secret}",
+            f"  Refresh token:     {app.initial_refresh_token}"
+            " (single use: m2pos keeps the rotated pair in pos.token_file)",
+            f"  Rate limit:        bucket {bucket_size:g} units, drip {drip_rate:g}/s (GET 1, writes 10)",
+            f"  Control interface: {base}/_sandbox/",
+        ],
+        close=sandbox.close,
     )
-    print(f"  API base URL:      {base}/API/V3/")
-    print(f"  Account id:        {sandbox.store.account_id}")
-    print(f"  Token URL:         {base}/auth/oauth/token")
-    print(f"  Client id:         {app.client_id}")
-    print(f"  Client secret:     {app.client_secret}")
-    print(
-        f"  Refresh token:     {app.initial_refresh_token}"
-        " (single use: m2pos keeps the rotated pair in pos.token_file)"
-    )
-    print(f"  Rate limit:        bucket {bucket_size:g} units, drip {drip_rate:g}/s (GET 1, writes 10)")
-    print(f"  Control interface: {base}/_sandbox/")
-    print("Press Ctrl+C to stop.", flush=True)
-    config = uvicorn.Config(sandbox.app, log_level="warning", access_log=False, lifespan="off")
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        sock.close()

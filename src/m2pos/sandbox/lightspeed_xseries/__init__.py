@@ -4,6 +4,6 @@ outlet, sales with their statuses (``register_sales``), a control interface and 
 injection. See ``docs/sandbox-lightspeed_xseries.md``."""
 
 from m2pos.sandbox.lightspeed_xseries._cli import serve_xseries_main
-from m2pos.sandbox.lightspeed_xseries._sandbox import DEMO_TOKEN, XSeriesSandbox
+from m2pos.sandbox.lightspeed_xseries._sandbox import DEMO_TOKEN, XSeriesSandbox, demo_pos_settings
 
-__all__ = ["DEMO_TOKEN", "XSeriesSandbox", "serve_xseries_main"]
+__all__ = ["DEMO_TOKEN", "XSeriesSandbox", "demo_pos_settings", "serve_xseries_main"]

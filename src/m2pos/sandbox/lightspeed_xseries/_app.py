@@ -85,6 +85,11 @@ def _taxes(b: Backend, _q: Any, _body: Any, _p: Any) -> Any:
     return {"data": b.taxes}
 
 
+@_route("GET", "/api/2.0/payment_types")
+def _payment_types(b: Backend, _q: Any, _body: Any, _p: Any) -> Any:
+    return {"data": b.payment_types}
+
+
 @_route("GET", "/api/2.0/products")
 def _products(b: Backend, q: dict[str, list[str]], _body: Any, _p: Any) -> Any:
     return _page(b.product_page(_int(q, "after", 0), min(_int(q, "page_size", 1000), 10_000)))

@@ -84,6 +84,7 @@ class Backend:
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     sales: dict[str, dict[str, Any]] = field(default_factory=dict)
     taxes: list[dict[str, Any]] = field(default_factory=list)
+    payment_types: list[dict[str, Any]] = field(default_factory=list)
 
     def _next_version(self) -> int:
         self.version += 1
@@ -96,6 +97,11 @@ class Backend:
             self.taxes = [
                 {"id": NO_TAX_ID, "name": "No Tax", "rate": 0.0},
                 {"id": _uuid("tax/ca"), "name": "US-CA-*-Rate 1", "rate": 0.0825},
+            ]
+            # payment_type_id is X-Series' kind of payment (1 cash, 2 credit card, 3 other) [I]
+            self.payment_types = [
+                {"id": _uuid(f"payment_type/{name}"), "name": name, "payment_type_id": kind}
+                for name, kind in (("Cash", 1), ("Credit Card", 2), ("Magento", 3))
             ]
             for p in demo_products(products, seed):
                 if p.master_model:
@@ -273,6 +279,28 @@ class Backend:
             )
         return lines
 
+    def _payments(self, body: dict[str, Any], register: str) -> list[dict[str, Any]]:
+        known = {t["id"] for t in self.payment_types}
+        payments = []
+        for n, raw in enumerate(body.get("register_sale_payments") or []):
+            kind = str(raw.get("retailer_payment_type_id") or "")
+            if kind not in known:
+                raise XSeriesError(
+                    422,
+                    "Unprocessable Entity",
+                    f"register_sale_payments[{n}]: no payment type {kind or '(none)'}",
+                )
+            payments.append(
+                {
+                    "id": _uuid(f"payment/{kind}/{n}/{self._next_version()}"),
+                    "register_id": str(raw.get("register_id") or register),
+                    "retailer_payment_type_id": kind,
+                    "payment_date": str(raw.get("payment_date") or _now()),
+                    "amount": _dec(raw.get("amount", 0), "amount"),
+                }
+            )
+        return payments
+
     def _take(self, lines: list[dict[str, Any]], sign: int) -> None:
         for line in lines:
             product = self.products[line["product_id"]]
@@ -295,6 +323,7 @@ class Backend:
             if customer and customer not in self.customers:
                 raise XSeriesError(422, "Unprocessable Entity", f"customer_id {customer} not found")
             lines = self._lines(body)
+            payments = self._payments(body, register)
             sid = body.get("id")
             if sid:
                 old = self.sales.get(str(sid))
@@ -307,6 +336,8 @@ class Backend:
                 if old["status"] != "SAVED":
                     self._take(old["lines"], -1)  # update = replace every line (legacy semantics)
                 sale = old
+                if "register_sale_payments" not in body:
+                    payments = old["payments"]  # [I] an update without payments keeps them
             else:
                 sid = _uuid(f"sale/{len(self.sales)}")
                 sale = {"id": sid, "created_at": _now()}
@@ -323,6 +354,7 @@ class Backend:
                 return_for=body.get("return_for"),
                 status=status,
                 lines=lines,
+                payments=payments,
                 updated_at=_now(),
                 version=self._next_version(),
             )
@@ -339,11 +371,12 @@ class Backend:
             lines = [{**line} for line in s["lines"]]
             total = sum(((line["price"] - line["discount"]) * line["quantity"] for line in lines), Decimal(0))
             return {
-                **{k: v for k, v in s.items() if k != "lines"},
+                **{k: v for k, v in s.items() if k not in ("lines", "payments")},
                 "state": state,
                 "attributes": attributes,
                 "line_items": lines,
                 "total_price": total,
+                "payments": [{**payment} for payment in s["payments"]],
             }
 
     def search_sales(self, invoice_number: str) -> list[dict[str, Any]]:

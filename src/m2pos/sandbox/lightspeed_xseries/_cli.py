@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uvicorn
-
-from m2pos.sandbox._serve import bind_socket
+from m2pos.sandbox._serve import bind_socket, serve_forever
 from m2pos.sandbox.lightspeed_xseries._sandbox import XSeriesSandbox
 
 
@@ -27,15 +25,16 @@ def serve_xseries_main(
     sock = bind_socket(host, port)
     base = f"http://{host}:{sock.getsockname()[1]}"
     info = sandbox.control.info()
-    print(f"Lightspeed X-Series sandbox ready ({info['counts']['products']} products, seed {seed})")
-    print(f"  Base URL:          {base}/api/")
-    print(f"  Token:             {sandbox.token} (Authorization: Bearer …)")
-    print(f"  Register:          {info['registers'][0]['id']}")
-    print(f"  Request window:    {sandbox.window.limit} requests per {window_seconds:g} s")
-    print(f"  Control interface: {base}/_sandbox/info")
-    print("Press Ctrl+C to stop.", flush=True)
-    config = uvicorn.Config(sandbox.app, log_level="warning", access_log=False, lifespan="off")
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        sock.close()
+    serve_forever(
+        sandbox.app,
+        sock,
+        [
+            f"Lightspeed X-Series sandbox ready ({info['counts']['products']} products, seed {seed})",
+            f"  Base URL:          {base}/api/",
+            f"  Token:             {sandbox.token} (Authorization: Bearer …)",
+            f"  Register:          {info['registers'][0]['id']}",
+            f"  Request window:    {sandbox.window.limit} requests per {window_seconds:g} s",
+            f"  Control interface: {base}/_sandbox/info",
+        ],
+        close=sandbox.close,
+    )

@@ -114,3 +114,8 @@ class XSeriesSandbox:
 
     def close(self) -> None:
         pass
+
+
+def demo_pos_settings(sandbox: XSeriesSandbox, base_url: str) -> dict[str, object]:
+    """The ``[pos]`` table for this sandbox at ``base_url`` (``m2pos demo --pos lightspeed_xseries``)."""
+    return {"kind": "lightspeed_xseries", "base_url": f"{base_url}/api/", "token": sandbox.token}

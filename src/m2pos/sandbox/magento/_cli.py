@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import uvicorn
-
-from m2pos.sandbox._serve import bind_socket
+from m2pos.sandbox._serve import bind_socket, serve_forever
 from m2pos.sandbox.magento._sandbox import MagentoSandbox
 
 
@@ -36,20 +34,22 @@ def serve_main(
     base = f"http://{host}:{bound}"
     creds = sandbox.credentials
     total = sandbox.order_count()
-    print(f"Magento 2 sandbox ready in {time.monotonic() - started:.1f}s ({total} demo orders, seed {seed})")
-    print(f"  Base URL:            {base}/rest/default/V1   (store codes: {', '.join(sandbox.store_codes)})")
-    print(f"  Consumer key:        {creds.consumer_key}")
-    print(f"  Consumer secret:     {creds.consumer_secret}")
-    print(f"  Access token:        {creds.access_token}")
-    print(f"  Access token secret: {creds.access_token_secret}")
-    print(f"  Admin user:          {creds.admin_username} / {creds.admin_password} (2FA on: use OAuth)")
-    print(f"  Control interface:   {base}/_sandbox/")
-    print("Sign requests with OAuth 1.0a (HMAC-SHA256). Press Ctrl+C to stop.", flush=True)
-    config = uvicorn.Config(
-        sandbox.app, log_level="warning", access_log=False, lifespan="off", date_header=False
+    serve_forever(
+        sandbox.app,
+        sock,
+        [
+            f"Magento 2 sandbox ready in {time.monotonic() - started:.1f}s"
+            f" ({total} demo orders, seed {seed})",
+            f"  Base URL:            {base}/rest/default/V1"
+            f"   (store codes: {', '.join(sandbox.store_codes)})",
+            f"  Consumer key:        {creds.consumer_key}",
+            f"  Consumer secret:     {creds.consumer_secret}",
+            f"  Access token:        {creds.access_token}",
+            f"  Access token secret: {creds.access_token_secret}",
+            f"  Admin user:          {creds.admin_username} / {creds.admin_password} (2FA on: use OAuth)",
+            f"  Control interface:   {base}/_sandbox/",
+            "Sign requests with OAuth 1.0a (HMAC-SHA256).",
+        ],
+        uvicorn_options={"date_header": False},
+        close=sandbox.close,
     )
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        sock.close()
-        sandbox.close()

@@ -6,7 +6,7 @@ See ``docs/sandbox-onsite.md`` for what is faithful and what is inferred."""
 from m2pos.sandbox._faults import FaultSettings
 from m2pos.sandbox.onsite._cli import serve_onsite_main
 from m2pos.sandbox.onsite._credentials import DEMO_APP_ID, DEMO_ONSITE_CREDENTIALS, OnSiteCredentials
-from m2pos.sandbox.onsite._sandbox import OnSiteSandbox
+from m2pos.sandbox.onsite._sandbox import OnSiteSandbox, demo_pos_settings
 from m2pos.sandbox.onsite._sessions import COOKIE as SESSION_COOKIE
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "FaultSettings",
     "OnSiteCredentials",
     "OnSiteSandbox",
+    "demo_pos_settings",
     "serve_onsite_main",
 ]

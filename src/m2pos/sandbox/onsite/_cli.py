@@ -7,9 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import uvicorn
-
-from m2pos.sandbox._serve import bind_socket
+from m2pos.sandbox._serve import bind_socket, serve_forever
 from m2pos.sandbox._tls import write_self_signed_certificate
 from m2pos.sandbox.onsite._sandbox import OnSiteSandbox
 
@@ -37,22 +35,18 @@ def serve_onsite_main(
         if not http:
             cert, key = write_self_signed_certificate(Path(tmp), (host,), "Lightspeed OnSite sandbox")
             ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
-        print(
+        banner = [
             f"Lightspeed OnSite sandbox ready in {time.monotonic() - started:.1f}s"
-            f" ({counts['products']} products, {counts['customers']} customers, seed {seed})"
-        )
-        print(f"  Base URL:          {base}/api/")
-        print(f"  User:              {creds.username} / {creds.password}")
-        print(f"  App id:            {creds.app_id} (demo mode: any X-PAPPID is accepted)")
-        print(f"  App private id:    {creds.app_private_id}")
-        print(f"  Seats:             {sandbox.config.seats} sessions per user")
-        print(f"  Control interface: {base}/_sandbox/")
+            f" ({counts['products']} products, {counts['customers']} customers, seed {seed})",
+            f"  Base URL:          {base}/api/",
+            f"  User:              {creds.username} / {creds.password}",
+            f"  App id:            {creds.app_id} (demo mode: any X-PAPPID is accepted)",
+            f"  App private id:    {creds.app_private_id}",
+            f"  Seats:             {sandbox.config.seats} sessions per user",
+            f"  Control interface: {base}/_sandbox/",
+        ]
         if not http:
-            print("  TLS:               self-signed certificate (clients must set verify_tls = false)")
-        print("Press Ctrl+C to stop.", flush=True)
-        config = uvicorn.Config(sandbox.app, log_level="warning", access_log=False, lifespan="off", **ssl)  # type: ignore[arg-type]
-        try:
-            uvicorn.Server(config).run(sockets=[sock])
-        finally:
-            sock.close()
-            sandbox.close()
+            banner.append(
+                "  TLS:               self-signed certificate (clients must set verify_tls = false)"
+            )
+        serve_forever(sandbox.app, sock, banner, uvicorn_options=ssl, close=sandbox.close)

@@ -74,3 +74,23 @@ class OnSiteSandbox:
 
     def close(self) -> None:
         self.store.close()
+
+
+def demo_pos_settings(base_url: str, workdir: Path) -> dict[str, object]:
+    """The ``[pos]`` table for the sandbox at ``base_url`` (the demo: Orders, reserved, with deposits)."""
+    creds = DEMO_ONSITE_CREDENTIALS
+    return {
+        "kind": "lightspeed_onsite",
+        "base_url": f"{base_url}/api/",
+        "username": creds.username,
+        "password": creds.password,
+        "app_id": creds.app_id,
+        "app_private_id": creds.app_private_id,
+        "verify_tls": False,  # the sandbox, like a real OnSite server, has a self-signed certificate
+        "session_file": str(workdir / "onsite-session"),
+        "lightspeed_onsite": {
+            "download_orders_as": "order",
+            "reserve_order_inventory": True,
+            "create_order_deposits": True,
+        },
+    }
