@@ -10,7 +10,7 @@ import pytest
 from m2pos.pos.lightspeed_xseries import LightspeedXSeries, xseries_settings
 from m2pos.settings import SettingsError, settings_from_dict
 
-TOKEN = "lsxs_pt_secret-token-value"  # noqa: S105 - a test token
+TOKEN = "lsxs_pt_secret-token-value"
 
 
 def _settings(**pos: Any) -> Any:
