@@ -110,12 +110,15 @@ async def test_a_partial_credit_memo_on_an_open_order_lowers_its_lines(env: Env)
     before = env.control.inventory("MUG-001")["qty_committed"]
     document = await pos.create_document(order, order.increment_id or "")
     (item,) = [i for i in order.items if i.sku == "MUG-001"]
-    memo, after = env.refund(order, items=[{"order_item_id": item.item_id, "qty": 1}], return_to_stock=True)
+    memo, after = env.refund(
+        order, items=[{"order_item_id": item.item_id, "qty": 1}], return_to_stock=True, shipping_amount=0
+    )
     reference = memo.increment_id or ""
     done = await pos.create_return(memo, after, document, reference, frozenset({item.item_id or 0}))
     await pos.create_return(memo, after, document, reference, frozenset({item.item_id or 0}))
     assert done.kind == "sales_order_reduced"
-    assert env.codes(env.sales_order(order.increment_id or "")) == [("MUG-001", D(2))]
+    # the refunded tax is on the Refund line (the order's tax is one line, tax_mode = "line")
+    assert env.codes(env.sales_order(order.increment_id or "")) == [("MUG-001", D(2)), ("REFUND", D(1))]
     assert env.control.inventory("MUG-001")["qty_committed"] == before + 2
 
 
@@ -186,3 +189,22 @@ async def test_a_half_made_order_whose_lines_differ_is_abandoned_and_made_again(
     (made,) = env.control.orders(reference)
     assert document.id == str(made["id"]) != str(half["id"]) and line["id"] != made["lines"][0]["id"]
     assert env.sandbox.backend.order(half["id"])["status"] == "canceled"
+
+
+async def test_a_credit_memo_on_an_open_order_refunds_shipping_and_payment_once(env: Env) -> None:
+    order = env.order("simple", items=[{"sku": "MUG-001", "qty": 2}])
+    pos = env.adapter()
+    document = await pos.create_document(order, order.increment_id or "")
+    (item,) = [i for i in order.items if i.sku == "MUG-001"]
+    memo, after = env.refund(order, items=[{"order_item_id": item.item_id, "qty": 1}], shipping_amount=5.0)
+    reference = memo.increment_id or ""
+    for _ in range(2):  # a retry after a lost answer changes nothing more
+        await pos.create_return(memo, after, document, reference, frozenset())
+    record = env.sales_order(order.increment_id or "")
+    refunds = [line for line in record["lines"] if reference in str(line["description"])]
+    refunded = memo.shipping_amount + memo.tax_amount  # the tax is one line (tax_mode = "line")
+    assert len(refunds) == 1 and D(refunds[0]["qty"]) * D(refunds[0]["unit_price"]) == -refunded
+    reversed_ = [p for p in record["payments"] if p["reference"] == f"CM-{reference}"]
+    assert len(reversed_) == 1 and D(reversed_[0]["amount"]) == -memo.grand_total
+    assert ("MUG-001", D(1)) in env.codes(record)
+    assert D(record["total"]) == order.grand_total - memo.grand_total  # what the customer still owes

@@ -307,3 +307,65 @@ def _refund_goods(
     amount = net + (tax if builder.tax_mode == "pos" else ZERO)
     text = f"Refund (not restocked): {sku}" + (f" {name}" if name else "")
     builder.money_only("refund", amount, text, qty)
+
+
+# --- a credit memo on an order still open in the POS ---------------------------------------------
+# Nothing left the shop, so instead of a return the open document is lowered to what Magento still
+# sells. Everything here is a target, not a delta, so that lowering twice is harmless.
+
+K = TypeVar("K")
+
+
+def still_sold(order: Order, memo: CreditMemo) -> list[tuple[str, str, Decimal]]:
+    """(SKU, line name, quantity) that Magento still sells of each document line of ``order`` once
+    ``memo`` is refunded (a split bundle: its components), whether or not ``order`` already counts
+    the memo in ``qty_refunded``."""
+    refunded_now: dict[int, Decimal] = {}
+    for line in memo.lines(order):
+        if line.item_id is not None:
+            refunded_now[line.item_id] = refunded_now.get(line.item_id, ZERO) + line.qty
+        for component in line.components:
+            if component.item_id is not None and component.item_id != line.item_id:
+                refunded_now[component.item_id] = refunded_now.get(component.item_id, ZERO) + component.qty
+    out: list[tuple[str, str, Decimal]] = []
+    for line in order.lines():
+        parts = (
+            [(c.sku, c.item_id) for c in line.components]
+            if splits_into_components(line)
+            else [(line.sku, line.item_id)]
+        )
+        for sku, item_id in parts:
+            item = order.item(item_id) if item_id is not None else None
+            if item is None:
+                continue
+            refunded = max(item.qty_refunded, refunded_now.get(item_id or 0, ZERO))
+            out.append((sku, line.name or "", max(ZERO, item.qty_ordered - refunded - item.qty_canceled)))
+    return out
+
+
+def cuts_to_target(lines: Sequence[tuple[K, Decimal]], target: Decimal) -> list[tuple[K, Decimal]]:
+    """The document lines ``(id, quantity)`` of one product, cut from the last one until they hold
+    ``target`` in all: ``(id, new quantity)`` for each line that changes (0: delete it)."""
+    excess = sum((qty for _id, qty in lines), ZERO) - target
+    changes: list[tuple[K, Decimal]] = []
+    for line_id, qty in reversed(lines):
+        if excess <= 0:
+            break
+        cut = min(excess, qty)
+        changes.append((line_id, qty - cut))
+        excess -= cut
+    return changes
+
+
+def memo_refund_line(memo: CreditMemo, reference: str, *, tax_mode: TaxMode) -> PlannedLine[P] | None:
+    """The refunded shipping and adjustments of ``memo`` as one negative Refund line (with the
+    ``"line"`` tax mode, where the document's tax is one line, the refunded tax too); its
+    description names the memo, so that a document already carrying it is recognised."""
+    refund = memo.shipping_amount + memo.adjustment_positive - memo.adjustment_negative
+    if tax_mode == "line":
+        refund += memo.tax_amount
+    if refund == 0:
+        return None
+    return PlannedLine(
+        "refund", Decimal(-1), refund, None, f"Credit memo {reference}: refunded shipping and adjustments"
+    )

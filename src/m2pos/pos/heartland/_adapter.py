@@ -43,13 +43,15 @@ from m2pos.pos.common.plan import (
     Plan,
     PlannedLine,
     TaxMode,
+    cuts_to_target,
     document_skus,
+    memo_refund_line,
     money,
     no_product_found_text,
     paid_online,
     plan_return,
     plan_sale,
-    splits_into_components,
+    still_sold,
 )
 from m2pos.pos.heartland._client import POS_NAME, HeartlandCallError, HeartlandClient
 from m2pos.pos.heartland._directory import (
@@ -429,11 +431,11 @@ class Heartland:
         self, memo: CreditMemo, order: Order, original: PosDocument, reference: str, restock: frozenset[int]
     ) -> PosDocument:
         current = await self._order(original)
-        helpers, _refs = await self._ensure()
+        helpers, refs = await self._ensure()
         if current["status"] == "canceled":
             return PosDocument(str(current["id"]), reference, "sales_order_canceled")
         if not current.get("invoice_ids"):
-            await self._reduce_open_order(current, memo, order, helpers)
+            await self._reduce_open_order(current, memo, order, reference, helpers, refs)
             return PosDocument(str(current["id"]), reference, "sales_order_reduced")
         products = await self.products.resolve(document_skus(memo.lines(order)))
         plan = plan_return(memo, order, products, restock, tax_mode=self._tax_mode)
@@ -484,59 +486,65 @@ class Heartland:
         return done
 
     async def _reduce_open_order(
-        self, current: dict[str, Any], memo: CreditMemo, order: Order, helpers: dict[str, HelperRecord]
+        self,
+        current: dict[str, Any],
+        memo: CreditMemo,
+        order: Order,
+        reference: str,
+        helpers: dict[str, HelperRecord],
+        refs: _Refs,
     ) -> None:
-        """Nothing left the shop: the order keeps only what Magento did not refund (targets, not
-        deltas, so doing it twice is harmless); with nothing left it is cancelled."""
-        refunded_now: dict[int, Decimal] = {}
-        for line in memo.lines(order):
-            for item_id, qty in [(line.item_id, line.qty), *((c.item_id, c.qty) for c in line.components)]:
-                if item_id is not None:
-                    refunded_now[item_id] = max(refunded_now.get(item_id, ZERO), qty)
-        lines = order.lines()
-        products = await self.products.resolve(document_skus(lines))
+        """Nothing left the shop: the order keeps only what Magento did not refund (lines lowered,
+        refunded shipping and adjustments as a Refund line, the refund as a negative payment); with
+        nothing left it is cancelled. Targets and marked additions, so doing it twice is harmless."""
+        remaining = still_sold(order, memo)
+        products = await self.products.resolve(sku for sku, _name, _qty in remaining)
         npf = int(helpers["no_product_found"].id)
         targets: dict[str, Decimal] = {}
-        for line in lines:
-            parts = (
-                [(c.sku, c.item_id) for c in line.components]
-                if splits_into_components(line)
-                else [(line.sku, line.item_id)]
-            )
-            for sku, item_id in parts:
-                item = order.item(item_id) if item_id is not None else None
-                if item is None:
-                    continue
-                left = max(
-                    ZERO,
-                    item.qty_ordered
-                    - max(item.qty_refunded, refunded_now.get(item_id or 0, ZERO))
-                    - item.qty_canceled,
-                )
-                product = products.get(sku)
-                key = f"id:{product.id}" if product else f"npf:{no_product_found_text(sku, line.name)}"
-                targets[key] = targets.get(key, ZERO) + left
+        for sku, name, left in remaining:
+            product = products.get(sku)
+            key = f"id:{product.id}" if product else f"npf:{no_product_found_text(sku, name or None)}"
+            targets[key] = targets.get(key, ZERO) + left
         if targets and all(v <= 0 for v in targets.values()):
             await self.client.put(f"sales/orders/{current['id']}", {"status": "canceled"})
             return
+        path = f"sales/orders/{current['id']}"
+        lines = current.get("lines") or []
         for key, target in targets.items():
             mine = [
-                x
-                for x in current.get("lines") or []
+                (x["id"], number(x["qty"]))
+                for x in lines
                 if (f"npf:{x.get('description')}" if int(x["item_id"]) == npf else f"id:{x['item_id']}")
                 == key
             ]
-            excess = sum((number(x["qty"]) for x in mine), ZERO) - target
-            for x in reversed(mine):
-                if excess <= 0:
-                    break
-                cut = min(excess, number(x["qty"]))
-                path = f"sales/orders/{current['id']}/lines/{x['id']}"
-                if number(x["qty"]) - cut > 0:
-                    await self.client.put(path, {"qty": str(number(x["qty"]) - cut)})
+            for line_id, qty in cuts_to_target(mine, target):
+                if qty > 0:
+                    await self.client.put(f"{path}/lines/{line_id}", {"qty": str(qty)})
                 else:
-                    await self.client.delete(path)
-                excess -= cut
+                    await self.client.delete(f"{path}/lines/{line_id}")
+        refund: PlannedLine[HeartlandItem] | None = memo_refund_line(memo, reference, tax_mode=self._tax_mode)
+        if refund is not None and not any(x.get("description") == refund.description for x in lines):
+            await self.client.post(
+                f"{path}/lines",
+                {
+                    # an order line cannot hold a negative quantity: one at minus the amount [I]
+                    "item_id": int(helpers["refund"].id),
+                    "qty": "1",
+                    "unit_price": str(-refund.unit_price),
+                    "description": refund.description,
+                },
+            )
+        marker = f"CM-{reference}"
+        paid = current.get("payments") or []
+        if refs.payment_type_id is not None and paid and not any(p.get("reference") == marker for p in paid):
+            await self.client.post(
+                f"{path}/payments",
+                {
+                    "payment_type_id": refs.payment_type_id,
+                    "amount": str(-money(max(ZERO, memo.grand_total))),
+                    "reference": marker,
+                },
+            )
 
     async def find_return(self, reference: str) -> PosDocument | None:
         try:

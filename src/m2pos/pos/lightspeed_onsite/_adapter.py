@@ -40,12 +40,14 @@ from m2pos.pos.common.plan import (
     Plan,
     PlannedLine,
     TaxMode,
+    cuts_to_target,
     document_skus,
+    memo_refund_line,
     no_product_found_text,
     paid_online,
     plan_return,
     plan_sale,
-    splits_into_components,
+    still_sold,
 )
 from m2pos.pos.lightspeed_onsite._catalog import OnSiteCatalog, OnSiteCustomers, OnSiteHelpers
 from m2pos.pos.lightspeed_onsite._client import POS_NAME, OnSiteCallError, OnSiteClient, quote
@@ -499,29 +501,26 @@ class LightspeedOnSite:
         done = PosDocument(current.display_id, reference, "order")
         if current.voided:
             return done
-        targets = await self._remaining_by_product(order, memo, helpers)
+        targets = await self._targets(order, memo, helpers)
         changes: list[tuple[int, Decimal]] = []  # (line id, new quantity; 0 = delete)
         for product_key, target in targets.items():
             lines = [
-                line
+                (line.id, line.quantity)
                 for line in current.lines
                 if line.quantity > 0
                 and self._line_key(line.product_id, line.description, helpers) == product_key
             ]
-            excess = sum((line.quantity for line in lines), ZERO) - target
-            for line in reversed(lines):
-                if excess <= 0:
-                    break
-                cut = min(excess, line.quantity)
-                changes.append((line.id, line.quantity - cut))
-                excess -= cut
+            changes += cuts_to_target(lines, target)
         if targets and all(v <= 0 for v in targets.values()):
             await self._void(current)
             return replace(done, kind="order_void")
-        refund = memo.shipping_amount + memo.adjustment_positive - memo.adjustment_negative
-        text = f"Credit memo {reference}: refunded shipping and adjustments"
-        add_refund = refund != 0 and not any(line.description == text for line in current.lines)
-        if not changes and not add_refund:
+        tax_mode = self._plan_tax_mode
+        refund_line: PlannedLine[OnSiteProduct] | None = memo_refund_line(memo, reference, tax_mode=tax_mode)
+        if refund_line is not None and any(
+            line.description == refund_line.description for line in current.lines
+        ):
+            refund_line = None  # carried before
+        if not changes and refund_line is None:
             return done
         path = f"orders/{current.id}/"
         async with self.client.locked(path):
@@ -530,10 +529,7 @@ class LightspeedOnSite:
                     await self.client.put(f"{path}lineitems/{line_id}/", quantity_body(quantity))
                 else:
                     await self.client.delete(f"{path}lineitems/{line_id}/")
-            if add_refund:
-                refund_line: PlannedLine[OnSiteProduct] = PlannedLine(
-                    "refund", Decimal(-1), refund, None, text
-                )
+            if refund_line is not None:
                 await self.client.post(
                     f"{path}lineitems/", line_body(int(helpers["refund"].id), refund_line, reserve=False)
                 )
@@ -544,49 +540,22 @@ class LightspeedOnSite:
             return f"npf:{description}"
         return f"id:{product_id}"
 
-    async def _remaining_by_product(
+    async def _targets(
         self, order: Order, memo: CreditMemo, helpers: dict[str, HelperRecord]
     ) -> dict[str, Decimal]:
         """What Magento still sells of each product of the order, keyed as ``_line_key`` keys lines."""
-        refunded_now: dict[int, Decimal] = {}
-        for line in memo.lines(order):
-            if line.item_id is not None:
-                refunded_now[line.item_id] = refunded_now.get(line.item_id, ZERO) + line.qty
-            for component in line.components:
-                if component.item_id is not None and component.item_id != line.item_id:
-                    refunded_now[component.item_id] = (
-                        refunded_now.get(component.item_id, ZERO) + component.qty
-                    )
-
-        def remaining(item_id: int | None) -> Decimal | None:
-            item = order.item(item_id) if item_id is not None else None
-            if item is None:
-                return None
-            refunded = max(item.qty_refunded, refunded_now.get(item_id or 0, ZERO))
-            return max(ZERO, item.qty_ordered - refunded - item.qty_canceled)
-
-        lines = order.lines()
-        products = await self.products.resolve(document_skus(lines))
+        remaining = still_sold(order, memo)
+        products = await self.products.resolve(sku for sku, _name, _qty in remaining)
+        npf = int(helpers["no_product_found"].id)
         out: dict[str, Decimal] = {}
-        for line in lines:
-            parts = (
-                [(c.sku, c.item_id, None) for c in line.components]
-                if splits_into_components(line)
-                else [(line.sku, line.item_id, None)]
+        for sku, name, left in remaining:
+            product = products.get(sku)
+            key = (
+                f"id:{product.id}"
+                if product is not None
+                else self._line_key(npf, no_product_found_text(sku, name or None), helpers)
             )
-            for sku, item_id, _ in parts:
-                left = remaining(item_id)
-                if left is None:
-                    continue
-                product = products.get(sku)
-                key = (
-                    f"id:{product.id}"
-                    if product is not None
-                    else self._line_key(
-                        int(helpers["no_product_found"].id), no_product_found_text(sku, line.name), helpers
-                    )
-                )
-                out[key] = out.get(key, ZERO) + left
+            out[key] = out.get(key, ZERO) + left
         return out
 
     async def find_return(self, reference: str) -> PosDocument | None:
