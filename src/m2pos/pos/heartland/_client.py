@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
+from m2pos.pos.common.errors import StatusPolicy
 from m2pos.pos.heartland._settings import HeartlandSettings
 from m2pos.pos.port import PosError
 from m2pos.retry_after import retry_after
@@ -52,23 +53,22 @@ def _said(response: httpx.Response) -> tuple[str, dict[str, Any]]:
     return message[:_MESSAGE_CHARS] + ("…" if len(message) > _MESSAGE_CHARS else ""), details
 
 
+_CREDENTIALS_ADVICE = "Check pos.api_token (a Heartland API token of a user allowed to use the API)."
+STATUSES = StatusPolicy(
+    POS_NAME,
+    "Heartland",
+    {
+        401: _CREDENTIALS_ADVICE,
+        403: _CREDENTIALS_ADVICE,
+        404: "The record is not (or no longer) in Heartland, or pos.base_url is wrong.",
+    },
+)
+
+
 def http_error(response: httpx.Response) -> HeartlandCallError:
-    status = response.status_code
     said, details = _said(response)
-    where = f"{response.request.method} {response.request.url.path}"
-    head = f'{POS_NAME} answered {status} to {where}: "{said or response.reason_phrase}".'
-    retryable = status >= 500 or status in (408, 409, 429)
-    if status in (401, 403):
-        advice = "Check pos.api_token (a Heartland API token of a user allowed to use the API)."
-    elif status == 429:
-        advice = "Heartland is limiting requests; m2pos retries later (or lower pos.requests_per_second)."
-    elif status >= 500:
-        advice = "Heartland had a problem; m2pos retries later."
-    elif status == 404:
-        advice = "The record is not (or no longer) in Heartland, or pos.base_url is wrong."
-    else:
-        advice = "Fix what Heartland names, in the order or in Heartland, then retry."
-    error = HeartlandCallError(f"{head} {advice}", retryable=retryable, status=status)
+    message, retryable = STATUSES.read(response, said)
+    error = HeartlandCallError(message, retryable=retryable, status=response.status_code)
     error.details = details
     return error
 

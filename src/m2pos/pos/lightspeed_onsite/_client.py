@@ -38,6 +38,7 @@ from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
+from m2pos.pos.common.errors import StatusPolicy
 from m2pos.pos.lightspeed_onsite._settings import OnSiteSettings
 from m2pos.pos.port import PosError
 from m2pos.retry_after import retry_after
@@ -164,36 +165,37 @@ def _server_message(response: httpx.Response) -> str:
     return message[:_MESSAGE_CHARS] + ("…" if len(message) > _MESSAGE_CHARS else "")
 
 
+_LOCKED = "The record is being edited (locked) in Lightspeed; m2pos retries later."
+STATUSES = StatusPolicy(
+    POS_NAME,
+    "Lightspeed",
+    {
+        401: "Check pos.username and pos.password (an OnSite user allowed to use the API).",
+        403: "Check pos.app_id and pos.app_private_id, and that the app is licensed in Lightspeed "
+        "(System Preferences › Third Party Apps).",
+        409: _LOCKED,
+        423: _LOCKED,
+    },
+    retry_statuses=frozenset({408, 409, 423, 429}),
+    server_trouble="Lightspeed Server had a problem; m2pos retries later.",
+)
+# Out of seats is a 403 too, but one that passes: sessions expire or the server restarts.
+SEATS_TAKEN = StatusPolicy(
+    POS_NAME,
+    "Lightspeed",
+    {
+        403: "Every API seat of the store is taken by open sessions. m2pos retries later; to free seats, "
+        "stop other API clients or restart Lightspeed Server (sessions are only cleared by a restart)."
+    },
+    retry_statuses=frozenset({403}),
+)
+
+
 def http_error(response: httpx.Response) -> OnSiteCallError:
-    status = response.status_code
-    said = _server_message(response) or response.reason_phrase
-    where = f"{response.request.method} {response.request.url.path}"
-    head = f'{POS_NAME} answered {status} to {where}: "{said}".'
-    retryable = status >= 500 or status in (408, 409, 423, 429)
-    if status == 401:
-        advice = "Check pos.username and pos.password (an OnSite user allowed to use the API)."
-    elif status == 403 and "seat" in said.lower():
-        advice = (
-            "Every API seat of the store is taken by open sessions. m2pos retries later; to free seats, "
-            "stop other API clients or restart Lightspeed Server (sessions are only cleared by a restart)."
-        )
-        retryable = True
-    elif status == 403:
-        advice = (
-            "Check pos.app_id and pos.app_private_id, and that the app is licensed in Lightspeed "
-            "(System Preferences › Third Party Apps)."
-        )
-    elif status in (409, 423):
-        advice = "The record is being edited (locked) in Lightspeed; m2pos retries later."
-    elif status == 429:
-        advice = "Lightspeed is limiting requests; m2pos retries later (or lower pos.requests_per_second)."
-    elif status >= 500:
-        advice = "Lightspeed Server had a problem; m2pos retries later."
-    elif status == 404:
-        advice = "The record is not (or no longer) in Lightspeed."
-    else:
-        advice = "Fix what Lightspeed names, in the order or in Lightspeed, then retry."
-    return OnSiteCallError(f"{head} {advice}", retryable=retryable, status=status)
+    said = _server_message(response)
+    policy = SEATS_TAKEN if response.status_code == 403 and "seat" in said.lower() else STATUSES
+    message, retryable = policy.read(response, said)
+    return OnSiteCallError(message, retryable=retryable, status=response.status_code)
 
 
 def transport_error(error: httpx.TransportError, base_url: str, method: str, path: str) -> OnSiteCallError:

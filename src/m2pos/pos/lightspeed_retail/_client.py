@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
+from m2pos.pos.common.errors import StatusPolicy
 from m2pos.pos.lightspeed_retail._settings import RetailSettings
 from m2pos.pos.lightspeed_retail._tokens import AsyncFileLock, TokenPair, TokenStore
 from m2pos.pos.port import PosError
@@ -94,25 +95,20 @@ def _server_message(response: httpx.Response) -> str:
     return message[:_MESSAGE_CHARS] + ("…" if len(message) > _MESSAGE_CHARS else "")
 
 
+STATUSES = StatusPolicy(
+    POS_NAME,
+    "Lightspeed",
+    {
+        401: "The access token was refused after a refresh; check pos.client_id and pos.client_secret.",
+        403: "Check pos.account_id and that the authorised Lightspeed user may use this account.",
+        429: "Lightspeed's rate limit is full (another app on the account?); m2pos retries later.",
+    },
+)
+
+
 def http_error(response: httpx.Response) -> RetailCallError:
-    status = response.status_code
-    said = _server_message(response) or response.reason_phrase
-    where = f"{response.request.method} {response.request.url.path}"
-    head = f'{POS_NAME} answered {status} to {where}: "{said}".'
-    retryable = status >= 500 or status in (408, 409, 429)
-    if status == 401:
-        advice = "The access token was refused after a refresh; check pos.client_id and pos.client_secret."
-    elif status == 403:
-        advice = "Check pos.account_id and that the authorised Lightspeed user may use this account."
-    elif status == 429:
-        advice = "Lightspeed's rate limit is full (another app on the account?); m2pos retries later."
-    elif status >= 500:
-        advice = "Lightspeed had a problem; m2pos retries later."
-    elif status == 404:
-        advice = "The record is not (or no longer) in Lightspeed."
-    else:
-        advice = "Fix what Lightspeed names, in the order or in Lightspeed, then retry."
-    return RetailCallError(f"{head} {advice}", retryable=retryable, status=status)
+    message, retryable = STATUSES.read(response, _server_message(response))
+    return RetailCallError(message, retryable=retryable, status=response.status_code)
 
 
 def _seed(settings: RetailSettings) -> str:

@@ -18,6 +18,7 @@ import httpx
 
 from m2pos import __version__
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
+from m2pos.pos.common.errors import StatusPolicy
 from m2pos.pos.lightspeed_xseries._pacing import WindowPacer
 from m2pos.pos.lightspeed_xseries._settings import XSeriesSettings
 from m2pos.pos.port import PosError, PosRejected
@@ -26,6 +27,10 @@ from m2pos.retry_after import retry_after
 log = logging.getLogger("m2pos.pos.lightspeed_xseries")
 
 POS_NAME = "Lightspeed X-Series"
+
+
+_SET_A_VALID_KEY = "Set pos.token to a valid personal token or OAuth access token."
+STATUSES = StatusPolicy(POS_NAME, "X-Series", {401: _SET_A_VALID_KEY, 403: _SET_A_VALID_KEY})
 
 
 def _header_int(response: httpx.Response, name: str) -> int | None:
@@ -128,11 +133,7 @@ class XSeriesClient:
             if status < 400:
                 return response.json() if response.content else None
             if status in (401, 403):
-                raise PosError(
-                    f"{POS_NAME} refused the token ({status}: {_details(response)}). Set pos.token to a "
-                    "valid personal token or OAuth access token.",
-                    retryable=False,
-                )
+                raise PosError(STATUSES.read(response, _details(response))[0], retryable=False)
             if status >= 500:
                 if write:
                     raise PosError(
@@ -143,7 +144,7 @@ class XSeriesClient:
                     raise PosError(f"{POS_NAME} failed {what} ({status}: {_details(response)})")
                 await self._sleep(min(2.0**attempt, 10.0))
                 continue
-            raise PosRejected(f"{POS_NAME} rejected {what} ({status}: {_details(response)})")
+            raise PosRejected(STATUSES.read(response, _details(response))[0])
         raise PosError(f"{POS_NAME}: {what} failed after {attempts} attempts")  # pragma: no cover
 
     async def pages(self, path: str, page_size: int = 1000) -> list[dict[str, Any]]:
