@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pos_support import http_server, magento  # noqa: F401 - fixtures for the POS tests
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "M2POS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

@@ -8,45 +8,19 @@ the rate-limit tests build their own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.types import Receive, Scope, Send
 
 from m2pos.magento.models import CreditMemo, Order
 from m2pos.pos.lightspeed_retail import LightspeedRetail, retail_settings
-from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.lightspeed_retail import RetailSandbox
 from m2pos.sandbox.magento import MagentoSandbox
-from m2pos.sandbox.magento._store import CREDITMEMOS
 from m2pos.settings import settings_from_dict
-
-
-class Switch:
-    def __init__(self) -> None:
-        self.target: Any = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.target is not None, "no sandbox behind the HTTP server"
-        await self.target(scope, receive, send)
-
-
-@pytest.fixture(scope="session")
-def http_server() -> Iterator[tuple[Switch, str]]:
-    switch = Switch()
-    with serve_in_thread(switch) as base:
-        yield switch, base
-
-
-@pytest.fixture(scope="session")
-def magento() -> Iterator[MagentoSandbox]:
-    sandbox = MagentoSandbox(orders=0)
-    yield sandbox
-    sandbox.close()
-
+from tests.pos_support import Switch, place_order, refund
 
 _POS_KEYS = {
     "token_file",
@@ -97,16 +71,11 @@ class Env:
         return pos
 
     def order(self, kind: str = "simple", **kwargs: Any) -> Order:
-        kwargs.setdefault("payment", "captured")
-        kwargs.setdefault("guest", False)
-        kwargs.setdefault("customer_index", 3)
-        return Order.model_validate(self.magento.control.place_order(kind, **kwargs))
+        return place_order(self.magento, kind, **kwargs)
 
     def refund(self, order: Order, **kwargs: Any) -> tuple[CreditMemo, Order]:
-        assert order.entity_id is not None
-        memo_id = self.magento.control.refund(order.entity_id, **kwargs)
-        memo = CreditMemo.model_validate(self.magento.backend.get_document(CREDITMEMOS, memo_id))
-        return memo, Order.model_validate(self.magento.control.get_order(order.entity_id))
+        """A credit memo for ``order`` and the order as Magento shows it afterwards."""
+        return refund(self.magento, order, **kwargs)
 
 
 @pytest.fixture

@@ -9,20 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from m2pos.magento.models import CreditMemo, Order
+from m2pos.magento.models import Order
 from m2pos.pos.port import PosDocument, PosRejected
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.lightspeed_xseries import XSeriesSandbox
 from m2pos.sandbox.magento import MagentoSandbox
-from m2pos.sandbox.magento._store import CREDITMEMOS
 from tests.pos_lightspeed_xseries.test_window import _adapter
-
-
-@pytest.fixture
-def magento() -> Iterator[MagentoSandbox]:
-    sandbox = MagentoSandbox(orders=0)
-    yield sandbox
-    sandbox.close()
+from tests.pos_support import place_order, refund
 
 
 @pytest.fixture
@@ -33,7 +26,7 @@ def xseries() -> Iterator[tuple[XSeriesSandbox, str]]:
 
 
 def _order(magento: MagentoSandbox) -> Order:
-    return Order.model_validate(magento.control.place_order("simple", payment="captured", guest=False))
+    return place_order(magento, "simple")
 
 
 def _magento_type(sandbox: XSeriesSandbox) -> str:
@@ -48,18 +41,15 @@ async def test_a_sale_carries_the_online_payment_and_a_return_refunds_the_memo(
     adapter = _adapter(url, sandbox.token, 300.0)
     try:
         document = await adapter.create_document(order, str(order.increment_id))
-        assert order.entity_id is not None
-        memo_id = magento.control.refund(order.entity_id, return_to_stock=True)
-        memo = CreditMemo.model_validate(magento.backend.get_document(CREDITMEMOS, memo_id))
-        refunded = Order.model_validate(magento.control.get_order(order.entity_id))
+        memo, refunded = refund(magento, order, return_to_stock=True)
         returned = await adapter.create_return(memo, refunded, document, str(memo.increment_id), frozenset())
     finally:
         await adapter.aclose()
     (payment,) = sandbox.control.sale(document.id)["payments"]
     assert payment["retailer_payment_type_id"] == _magento_type(sandbox)
     assert Decimal(str(payment["amount"])) == order.grand_total > 0
-    (refund,) = sandbox.control.sale(returned.id)["payments"]
-    assert Decimal(str(refund["amount"])) == -memo.grand_total
+    (refunded_payment,) = sandbox.control.sale(returned.id)["payments"]
+    assert Decimal(str(refunded_payment["amount"])) == -memo.grand_total
 
 
 async def test_a_missing_payment_type_is_named_with_its_setting(

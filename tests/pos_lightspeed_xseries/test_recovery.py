@@ -3,27 +3,18 @@ committed it is not sent again by the client, and ``find_document`` finds it by 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from m2pos.magento.models import Order
 from m2pos.pos.port import PosError
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.lightspeed_xseries import XSeriesSandbox
 from m2pos.sandbox.magento import MagentoSandbox
 from tests.pos_lightspeed_xseries.test_window import _adapter
-
-
-@pytest.fixture
-def magento() -> Iterator[MagentoSandbox]:
-    sandbox = MagentoSandbox(orders=0)
-    yield sandbox
-    sandbox.close()
+from tests.pos_support import place_order
 
 
 async def test_a_sale_whose_answer_was_lost_is_found_not_doubled(magento: MagentoSandbox) -> None:
-    order = Order.model_validate(magento.control.place_order("simple", payment="captured", guest=False))
+    order = place_order(magento, "simple")
     reference = str(order.increment_id)
     sandbox = XSeriesSandbox(products=2)
     with serve_in_thread(sandbox.app) as url:

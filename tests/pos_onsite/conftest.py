@@ -15,16 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.types import Receive, Scope, Send
 
 from m2pos.magento.models import CreditMemo, Order
 from m2pos.pos.lightspeed_onsite import LightspeedOnSite, onsite_settings
 from m2pos.pos.port import PosDocument
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.magento import MagentoSandbox
-from m2pos.sandbox.magento._store import CREDITMEMOS
 from m2pos.sandbox.onsite import OnSiteSandbox
 from m2pos.settings import settings_from_dict
+from tests.pos_support import Switch, place_order, refund
 
 PASSWORD = "s3cret-Pa55word"  # the sandbox accepts this user below
 PRIVATE_ID = "9c1f7a52-1e0b-4c8e-9d7e-PRIVATE-ID-42"
@@ -42,29 +41,11 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
 }
 
 
-class Switch:
-    """An ASGI app that forwards to whichever sandbox the current test put in ``target``."""
-
-    def __init__(self) -> None:
-        self.target: Any = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.target is not None, "no sandbox behind the HTTPS server"
-        await self.target(scope, receive, send)
-
-
 @pytest.fixture(scope="session")
 def https_server() -> Iterator[tuple[Switch, str]]:
     switch = Switch()
     with serve_in_thread(switch, tls=True) as base:
         yield switch, base
-
-
-@pytest.fixture(scope="session")
-def magento() -> Iterator[MagentoSandbox]:
-    sandbox = MagentoSandbox(orders=0)
-    yield sandbox
-    sandbox.close()
 
 
 def onsite_credentials() -> Any:
@@ -115,17 +96,11 @@ class Env:
     # -- Magento ------------------------------------------------------------------------------------
 
     def order(self, kind: str = "simple", **kwargs: Any) -> Order:
-        kwargs.setdefault("payment", "captured")
-        kwargs.setdefault("guest", False)
-        kwargs.setdefault("customer_index", 3)
-        return Order.model_validate(self.magento.control.place_order(kind, **kwargs))
+        return place_order(self.magento, kind, **kwargs)
 
     def refund(self, order: Order, **kwargs: Any) -> tuple[CreditMemo, Order]:
         """A credit memo for ``order`` and the order as Magento shows it afterwards."""
-        assert order.entity_id is not None
-        memo_id = self.magento.control.refund(order.entity_id, **kwargs)
-        memo = CreditMemo.model_validate(self.magento.backend.get_document(CREDITMEMOS, memo_id))
-        return memo, Order.model_validate(self.magento.control.get_order(order.entity_id))
+        return refund(self.magento, order, **kwargs)
 
     # -- OnSite -------------------------------------------------------------------------------------
 
