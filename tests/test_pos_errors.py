@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from m2pos.pos.common.errors import StatusPolicy
+from m2pos.pos.common.errors import StatusPolicy, may_resend_after, may_resend_answered
 from m2pos.pos.heartland._client import STATUSES as HEARTLAND
 from m2pos.pos.lightspeed_onsite._client import http_error as onsite_error
 from m2pos.pos.lightspeed_retail._client import STATUSES as RETAIL
@@ -46,3 +46,28 @@ def test_onsite_out_of_seats_is_retryable_unlike_other_403s() -> None:
     licence = _answer(403, "/api/orders/", b"<error><message>Forbidden</message></error>")
     assert onsite_error(seats).retryable and "seat" in onsite_error(seats).message
     assert not onsite_error(licence).retryable and "pos.app_private_id" in onsite_error(licence).message
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "again"),
+    [
+        ("GET", httpx.ReadTimeout("slow"), True),
+        ("PUT", httpx.RemoteProtocolError("cut"), True),
+        ("POST", httpx.ConnectError("refused"), True),  # never reached the POS
+        ("POST", httpx.PoolTimeout("no connection free"), True),
+        ("POST", httpx.ReadTimeout("slow"), False),  # may have been done: looked up first, not re-sent
+        ("POST", httpx.RemoteProtocolError("cut"), False),
+    ],
+)
+def test_a_write_is_resent_only_when_it_surely_never_arrived(
+    method: str, error: httpx.TransportError, again: bool
+) -> None:
+    assert may_resend_after(method, error) is again
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "again"),
+    [("POST", 429, True), ("POST", 503, True), ("POST", 500, False), ("GET", 500, True), ("GET", 422, False)],
+)
+def test_an_answer_allows_a_resend_only_when_nothing_was_done(method: str, status: int, again: bool) -> None:
+    assert may_resend_answered(method, status) is again

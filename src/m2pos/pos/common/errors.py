@@ -39,3 +39,22 @@ class StatusPolicy:
         where = f"{response.request.method} {response.request.url.path}"
         head = f'{self.pos_name} answered {status} to {where}: "{said or response.reason_phrase}".'
         return f"{head} {self.what_to_do(status)}", self.retryable(status)
+
+
+# --- may a failed request be sent again? ---------------------------------------------------------
+# The exactly-once rule of every POS client: a POST (a write) is sent again only when it surely
+# never reached the POS; a read or a PUT/DELETE (idempotent) may always be repeated.
+
+
+def never_sent(error: httpx.TransportError) -> bool:
+    """The connection never opened (or no connection was free): the POS saw nothing."""
+    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def may_resend_after(method: str, error: httpx.TransportError) -> bool:
+    return method != "POST" or never_sent(error)
+
+
+def may_resend_answered(method: str, status: int) -> bool:
+    """429 and 503 are refusals before any work; another 5xx may follow a write that happened."""
+    return status in (429, 503) or (method != "POST" and status >= 500)

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
-from m2pos.pos.common.errors import StatusPolicy
+from m2pos.pos.common.errors import StatusPolicy, may_resend_after, may_resend_answered
 from m2pos.pos.heartland._settings import HeartlandSettings
 from m2pos.pos.port import PosError
 from m2pos.retry_after import retry_after
@@ -107,7 +107,6 @@ class HeartlandClient:
     async def request(
         self, method: str, path: str, *, body: Any = None, params: Mapping[str, Any] | None = None
     ) -> Any:
-        idempotent = method != "POST"
         content = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if content is not None else {}
         attempt = 0
@@ -119,8 +118,7 @@ class HeartlandClient:
                     method, path, content=content, params=params, headers=headers
                 )
             except httpx.TransportError as error:
-                unsent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-                if (idempotent or unsent) and attempt < self.max_attempts:
+                if may_resend_after(method, error) and attempt < self.max_attempts:
                     await self._sleep(min(2.0, 0.1 * 3 ** (attempt - 1)))
                     continue
                 what = "did not answer in time" if isinstance(error, httpx.TimeoutException) else "failed"
@@ -130,7 +128,7 @@ class HeartlandClient:
                     retryable=True,
                 ) from None
             status = response.status_code
-            transient = status in (429, 503) or (idempotent and status >= 500)
+            transient = may_resend_answered(method, status)
             if transient and attempt < self.max_attempts:
                 wait = retry_after(response)
                 wait = min(2.0, 0.1 * 3 ** (attempt - 1)) if wait is None else wait

@@ -38,7 +38,7 @@ from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
-from m2pos.pos.common.errors import StatusPolicy
+from m2pos.pos.common.errors import StatusPolicy, may_resend_after, may_resend_answered
 from m2pos.pos.lightspeed_onsite._settings import OnSiteSettings
 from m2pos.pos.port import PosError
 from m2pos.retry_after import retry_after
@@ -385,21 +385,19 @@ class OnSiteClient:
     ) -> httpx.Response:
         if self.closed:
             raise OnSiteCallError(f"{POS_NAME}: the connection was closed", retryable=True)
-        idempotent = method != "POST"
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = await self._send(method, path, body, params)
             except httpx.TransportError as error:
-                unsent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
                 certificate = "CERTIFICATE_VERIFY_FAILED" in str(error)
-                if (idempotent or unsent) and not certificate and attempt < self.max_attempts:
+                if may_resend_after(method, error) and not certificate and attempt < self.max_attempts:
                     await self._sleep(self._backoff(attempt))
                     continue
                 raise transport_error(error, self.base_url, method, path) from None
             status = response.status_code
-            transient = status in (429, 503) or (idempotent and status >= 500)
+            transient = may_resend_answered(method, status)
             if transient and attempt < self.max_attempts:
                 wait = retry_after(response)
                 if wait is None:

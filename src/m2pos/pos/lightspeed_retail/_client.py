@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
-from m2pos.pos.common.errors import StatusPolicy
+from m2pos.pos.common.errors import StatusPolicy, may_resend_after, may_resend_answered
 from m2pos.pos.lightspeed_retail._settings import RetailSettings
 from m2pos.pos.lightspeed_retail._tokens import AsyncFileLock, TokenPair, TokenStore
 from m2pos.pos.port import PosError
@@ -317,15 +317,13 @@ class RetailClient:
     ) -> dict[str, Any]:
         if self.closed:
             raise RetailCallError(f"{POS_NAME}: the connection was closed", retryable=True)
-        idempotent = method != "POST"
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = await self._send(method, path, body, params)
             except httpx.TransportError as error:
-                unsent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-                if (idempotent or unsent) and attempt < self.max_attempts:
+                if may_resend_after(method, error) and attempt < self.max_attempts:
                     await self._sleep(min(2.0, 0.1 * 3 ** (attempt - 1)))
                     continue
                 what = (
@@ -341,7 +339,7 @@ class RetailClient:
             status = response.status_code
             if status == 429:
                 self.rate_limited += 1
-            transient = status == 429 or status == 503 or (idempotent and status >= 500)
+            transient = may_resend_answered(method, status)
             if transient and attempt < self.max_attempts:
                 wait = retry_after(response)
                 wait = min(2.0, 0.1 * 3 ** (attempt - 1)) if wait is None else wait

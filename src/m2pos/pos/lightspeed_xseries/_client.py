@@ -18,7 +18,7 @@ import httpx
 
 from m2pos import __version__
 from m2pos.engine.ratelimit import RateLimitedTransport, RateLimiter
-from m2pos.pos.common.errors import StatusPolicy
+from m2pos.pos.common.errors import StatusPolicy, never_sent
 from m2pos.pos.lightspeed_xseries._pacing import WindowPacer
 from m2pos.pos.lightspeed_xseries._settings import XSeriesSettings
 from m2pos.pos.port import PosError, PosRejected
@@ -95,16 +95,15 @@ class XSeriesClient:
             await self.pacer.acquire()
             try:
                 response = await self._http.request(method, path, **kwargs)
-            except httpx.ConnectError as error:
-                await self.pacer.release(None, None)
-                if last:
-                    raise PosError(
-                        f"{POS_NAME} is unreachable ({what}): {error}. Check pos.base_url."
-                    ) from None
-                await self._sleep(min(2.0**attempt, 10.0))
-                continue
             except httpx.HTTPError as error:
                 await self.pacer.release(None, None)
+                if isinstance(error, httpx.TransportError) and never_sent(error):
+                    if last:
+                        raise PosError(
+                            f"{POS_NAME} is unreachable ({what}): {error}. Check pos.base_url."
+                        ) from None
+                    await self._sleep(min(2.0**attempt, 10.0))
+                    continue
                 if write:  # it may have reached X-Series: never sent twice from here
                     raise PosError(
                         f"{POS_NAME} did not answer {what} ({type(error).__name__}); it may have been "
