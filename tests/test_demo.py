@@ -102,3 +102,9 @@ def test_the_demo_serves_the_console_and_prints_the_first_run_login() -> None:
     finally:
         demo.terminate()
         demo.wait(timeout=60)
+
+
+def test_the_demo_runs_with_the_xseries_sandbox() -> None:
+    output = run_demo("--pos", "lightspeed_xseries")
+    assert "Lightspeed X-Series sandbox" in output
+    assert re.search(r"is in the POS as sale [0-9a-f-]{36}", output), output
