@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from m2pos.cli_stores import stores_app
 from m2pos.logs import LogFormat, configure_logging
 from m2pos.pos import validate_pos_settings
 from m2pos.settings import Settings, SettingsError, read_layers, secret_values
@@ -32,6 +33,7 @@ sandbox_app = typer.Typer(help="Run an emulator of a system m2pos talks to.", no
 check_app = typer.Typer(help="Test a connection and diagnose the known set-up traps.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(check_app, name="check")
+app.add_typer(stores_app, name="stores")
 console = Console()
 errors = Console(stderr=True)
 _json_logs = False  # set from --log-format by _settings()

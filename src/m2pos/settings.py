@@ -364,8 +364,17 @@ def _env_value(raw: str) -> Any:
         return raw
 
 
-def _is_secret_key(key: str) -> bool:
-    return any(word in key for word in ("password", "secret", "token", "private"))
+def is_secret_key(key: str) -> bool:
+    """Whether a settings key (its last part) names a secret: masked in logs, encrypted at rest."""
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf.endswith(("_file", "_url")):
+        return False  # token_file, token_url: where a secret lives, not the secret
+    return leaf in ("consumer_key", "api_token") or any(
+        word in leaf for word in ("password", "secret", "token", "private")
+    )
+
+
+_is_secret_key = is_secret_key
 
 
 def secret_values(settings: Settings) -> list[str]:
