@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from m2pos import cli_worker
 from m2pos.cli_stores import stores_app
 from m2pos.logs import LogFormat, configure_logging
 from m2pos.pos import validate_pos_settings
@@ -34,6 +35,8 @@ check_app = typer.Typer(help="Test a connection and diagnose the known set-up tr
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(check_app, name="check")
 app.add_typer(stores_app, name="stores")
+app.command("worker")(cli_worker.worker)
+app.command("scheduler")(cli_worker.scheduler)
 console = Console()
 errors = Console(stderr=True)
 _json_logs = False  # set from --log-format by _settings()

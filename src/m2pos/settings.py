@@ -225,6 +225,20 @@ class WebSettings(_Section):
     secure_cookies: bool | None = None
 
 
+class WorkerSettings(_Section):
+    """Distributed mode (``m2pos worker``, ``m2pos scheduler``; docs/deploy.md)."""
+
+    # Celery's broker: redis://host:6379/0 or amqp://user:password@host:5672//
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    # A store's lease: renewed while its cycle runs; a dead worker's expires after this long.
+    lease_seconds: float = Field(default=120.0, ge=5)
+    # A queued cycle whose message never arrived (a broker lost it) is queued again after this long.
+    stale_queue_seconds: float = Field(default=600.0, gt=0)
+    scheduler_tick_seconds: float = Field(default=1.0, gt=0)
+    # A cycle that finds its store busy (another cycle runs) tries again after this long.
+    busy_retry_seconds: float = Field(default=5.0, gt=0)
+
+
 class Settings(_Section):
     magento: MagentoSettings = MagentoSettings()
     orders: OrderSettings = OrderSettings()
@@ -234,6 +248,7 @@ class Settings(_Section):
     credit_memos: CreditMemoSettings = CreditMemoSettings()
     inventory: InventorySettings = InventorySettings()
     web: WebSettings = WebSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @model_validator(mode="after")
     def _restock_signal_needs_the_stock_sync(self) -> Self:

@@ -5,6 +5,7 @@ from m2pos.ledger.tables import CreditMemoRow, EventRow, IntentRow, OrderRow, Se
 
 # The console's tables belong to the same schema (and its migrations).
 from m2pos.ledger import console as _console  # noqa: F401  isort: skip
+from m2pos.ledger import stores as _stores  # noqa: F401  isort: skip
 
 __all__ = [
     "CreditMemoRow",

@@ -72,6 +72,11 @@ class StoreRuns:
         )
         return self._won(statement)
 
+    def drop_queue(self, store: str) -> None:
+        """Forget a queued cycle that will not run (its store was disabled meanwhile)."""
+        with self.engine.begin() as connection:
+            connection.execute(update(StoreRunRow).where(StoreRunRow.store == store).values(queued_at=None))
+
     def take_lease(self, store: str, holder: str, ttl: float, now: datetime | None = None) -> bool:
         now = now or utcnow()
         statement = (

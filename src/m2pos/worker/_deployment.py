@@ -1,0 +1,42 @@
+"""What a worker or scheduler process opens once: the deployment's settings, one database engine
+(one connection pool for every store), the store directory and the store runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from m2pos.ledger import create_ledger_engine, migrate
+from m2pos.ledger.runs import StoreRuns
+from m2pos.ledger.stores import StoreDirectory
+from m2pos.secretbox import SecretBox
+from m2pos.settings import Settings, SettingsError, merge, read_layers
+
+
+@dataclass
+class Deployment:
+    settings: Settings
+    engine: Engine
+    directory: StoreDirectory
+    runs: StoreRuns
+
+    @classmethod
+    def open(cls, config: Path | None = None) -> Deployment:
+        layers = read_layers(config)
+        settings = layers.resolve()
+        if not settings.state.database_url.startswith("postgresql"):
+            raise SettingsError(
+                f"state.database_url: distributed mode keeps every store in one PostgreSQL database "
+                f"(postgresql://…); {settings.state.database_url.split(':', 1)[0]} is for one store "
+                "with m2pos run"
+            )
+        engine = create_ledger_engine(settings.state.database_url)
+        migrate(engine)
+        box = SecretBox(Path(settings.state.secret_key_file))
+        directory = StoreDirectory(engine, box, merge(layers.file, layers.environment))
+        return cls(settings, engine, directory, StoreRuns(engine))
+
+    def close(self) -> None:
+        self.engine.dispose()
