@@ -95,8 +95,8 @@ class Cluster:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
-    def add_sandbox(self, store: str) -> MagentoSandbox:
-        sandbox = MagentoSandbox(orders=0)
+    def add_sandbox(self, store: str, latency_ms: int = 0) -> MagentoSandbox:
+        sandbox = MagentoSandbox(orders=0, latency_ms=latency_ms)
         self.sandboxes[store] = sandbox
         self.urls[store] = self.stack.enter_context(serve_in_thread(sandbox.app))
         return sandbox
@@ -106,8 +106,11 @@ class Cluster:
         path = self.directory / f"pos-{store}.db"
         if not path.exists():
             return []
-        with contextlib.closing(sqlite3.connect(path)) as db:
-            return [(str(r), str(k)) for r, k in db.execute("SELECT reference, kind FROM documents")]
+        with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
+            try:
+                return [(str(r), str(k)) for r, k in db.execute("SELECT reference, kind FROM documents")]
+            except sqlite3.OperationalError:  # the POS is creating its file this very moment
+                return []
 
     @property
     def config(self) -> Path:

@@ -7,7 +7,9 @@ import threading
 import time
 from collections import Counter
 
-from m2pos.ledger import Ledger
+import psutil
+
+from m2pos.ledger import Ledger, utcnow
 from m2pos.worker import Deployment, make_celery, run_scheduler
 from tests.worker.conftest import Cluster
 
@@ -69,4 +71,95 @@ def test_two_workers_and_two_schedulers_carry_every_store_exactly_once(cluster: 
     assert all(states[s].cycles >= 2 for s in STORES), {s: states[s].cycles for s in STORES}
     logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in cluster.directory.glob("worker-*.log"))
     assert not problems, "\n".join(problems) + "\n" + logs
+    deployment.close()
+
+
+def test_fifty_stores_survive_a_killed_worker_and_a_broker_restart(cluster: Cluster) -> None:
+    stores = [f"store-{n:02d}" for n in range(50)]
+    expected: dict[str, set[str]] = {}
+    for store in stores:
+        cluster.add_sandbox(store)
+        expected[store] = _place(cluster, store, eligible=3, waiting=1)
+    deployment = Deployment.open(cluster.config)
+    for store in stores:
+        deployment.directory.add(store, cluster.store_data(store), "test")
+    victim = cluster.start_worker(concurrency=2)
+    cluster.start_worker(concurrency=2)
+    stop = threading.Event()
+    app = make_celery(cluster.redis.url)
+    schedulers = [threading.Thread(target=run_scheduler, args=(deployment, app, stop)) for _ in range(2)]
+    for thread in schedulers:
+        thread.start()
+    try:
+        # Kill a worker in the middle of the work (SIGKILL: no chance to finish or acknowledge).
+        deadline = time.monotonic() + 60
+        while sum(len(cluster.pos_documents(s)) for s in stores) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        processes = [psutil.Process(victim.pid), *psutil.Process(victim.pid).children(recursive=True)]
+        for process in processes:
+            process.kill()
+        pids = {str(p.pid) for p in processes}
+        held = [
+            s for s in deployment.runs.states().values() if (s.lease_holder or "::").split(":")[1] in pids
+        ]
+        cluster.start_worker(concurrency=2)
+        # Restart the broker (it keeps nothing: queued messages are lost and must be re-queued).
+        time.sleep(1)
+        cluster.redis.stop()
+        time.sleep(1)
+        cluster.redis.start()
+        for store in stores:  # the shop goes on selling
+            expected[store] |= _place(cluster, store, eligible=1, waiting=0)
+        deadline = time.monotonic() + 120
+        while not _converged(cluster, expected) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(3)
+    finally:
+        stop.set()
+        for thread in schedulers:
+            thread.join()
+    assert held, "the killed worker held no store: it was not killed mid-cycle"
+    problems = []
+    for store in stores:
+        documents = Counter(ref for ref, kind in cluster.pos_documents(store) if kind == "sale")
+        doubles = [ref for ref, n in documents.items() if n > 1]
+        missing = sorted(expected[store] - set(documents))
+        extra = sorted(set(documents) - expected[store])
+        if doubles or missing or extra:
+            problems.append(f"{store}: doubles {doubles}, missing {missing}, not eligible {extra}")
+    logs = "\n".join(p.read_text(errors="replace")[-1500:] for p in cluster.directory.glob("worker-*.log"))
+    assert not problems, "\n".join(problems) + "\n" + logs
+    deployment.close()
+
+
+def test_a_worker_stopped_with_sigterm_finishes_the_cycles_in_hand(cluster: Cluster) -> None:
+    stores = [f"slow-{n}" for n in range(2)]
+    expected = {}
+    for store in stores:
+        cluster.add_sandbox(store, latency_ms=150)  # every Magento call takes a while
+        expected[store] = _place(cluster, store, eligible=4, waiting=0)
+    deployment = Deployment.open(cluster.config)
+    for store in stores:
+        deployment.directory.add(store, cluster.store_data(store), "test")
+    worker = cluster.start_worker(concurrency=2)
+    app = make_celery(cluster.redis.url)
+    stop = threading.Event()
+    scheduler = threading.Thread(target=run_scheduler, args=(deployment, app, stop))
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+            s.running(utcnow()) for s in deployment.runs.states().values()
+        ):
+            time.sleep(0.02)
+        running = [s.store for s in deployment.runs.states().values() if s.running(utcnow())]
+        assert running, "no cycle was running"
+        worker.terminate()  # SIGTERM: a warm shutdown
+        worker.wait(timeout=60)
+    finally:
+        stop.set()
+        scheduler.join()
+    states = deployment.runs.states()
+    for store in running:  # the cycle in hand ran to its end and gave the lease back
+        assert states[store].lease_holder is None and states[store].last_outcome == "ok", states[store]
     deployment.close()
