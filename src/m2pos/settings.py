@@ -127,6 +127,9 @@ class OrderSettings(_Section):
     retry_base_seconds: float = Field(default=30.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     concurrency: int = Field(default=8, ge=1, le=256)
+    # At most this many orders read per cycle (0: all); the rest in the next cycles, oldest change
+    # first. Distributed mode works backlogs in such slices so that one store does not hold a worker.
+    max_orders_per_cycle: int = Field(default=0, ge=0)
     # Skipped "invoiced by something else" this many times in a day → warn about another auto-invoicer.
     foreign_invoice_warning_threshold: int = Field(default=3, ge=1)
 
@@ -237,6 +240,9 @@ class WorkerSettings(_Section):
     scheduler_tick_seconds: float = Field(default=1.0, gt=0)
     # A cycle that finds its store busy (another cycle runs) tries again after this long.
     busy_retry_seconds: float = Field(default=5.0, gt=0)
+    # A store's default orders.max_orders_per_cycle: backlogs are worked in slices of this size,
+    # each queued behind the other stores' cycles, so that no store holds a worker for long.
+    orders_per_slice: int = Field(default=500, ge=1)
 
 
 class Settings(_Section):

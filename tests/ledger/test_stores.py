@@ -39,9 +39,12 @@ def directory(database_url: str, tmp_path: Path) -> StoreDirectory:
     engine = create_ledger_engine(database_url)
     migrate(engine)
     box = SecretBox(tmp_path / "key", environ={})
-    return StoreDirectory(
-        engine, box, base={"state": {"database_url": database_url}, "orders": {"mode": "x"}}
-    )
+    base = {
+        "state": {"database_url": database_url},
+        "orders": {"mode": "auto_invoice", "poll_interval_seconds": 7},  # every store's defaults
+        "pos": {"kind": "lightspeed_onsite"},  # a connection: never a store's default
+    }
+    return StoreDirectory(engine, box, base=base)
 
 
 def test_a_store_is_added_with_its_secrets_encrypted_and_masked(directory: StoreDirectory) -> None:
@@ -57,6 +60,8 @@ def test_a_store_is_added_with_its_secrets_encrypted_and_masked(directory: Store
     assert SECRET not in repr(masked)
     settings = directory.settings("shop-eu")
     assert settings.orders.mode == "wait_for_invoice"  # the store's section wins over the file
+    assert settings.orders.poll_interval_seconds == 7  # the file's default where the store is silent
+    assert settings.pos.kind == "memory"
     assert settings.magento.consumer_secret is not None
     assert settings.magento.consumer_secret.get_secret_value() == SECRET
 

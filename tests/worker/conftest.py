@@ -116,11 +116,11 @@ class Cluster:
     def config(self) -> Path:
         return self.directory / "m2pos.toml"
 
-    def write_config(self) -> None:
+    def write_config(self, orders_per_slice: int = 500) -> None:
         self.config.write_text(
             f'[state]\ndatabase_url = "{self.database_url}"\nsecret_key_file = "{self.directory / "key"}"\n'
             f'[worker]\nbroker_url = "{self.redis.url}"\nlease_seconds = 6\nbusy_retry_seconds = 0.5\n'
-            "scheduler_tick_seconds = 0.2\nstale_queue_seconds = 5\n"
+            f"scheduler_tick_seconds = 0.2\nstale_queue_seconds = 5\norders_per_slice = {orders_per_slice}\n"
         )
 
     def store_data(self, store: str) -> dict[str, Any]:

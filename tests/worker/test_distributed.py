@@ -163,3 +163,41 @@ def test_a_worker_stopped_with_sigterm_finishes_the_cycles_in_hand(cluster: Clus
     for store in running:  # the cycle in hand ran to its end and gave the lease back
         assert states[store].lease_holder is None and states[store].last_outcome == "ok", states[store]
     deployment.close()
+
+
+def test_a_store_with_a_backlog_does_not_starve_the_others(cluster: Cluster) -> None:
+    cluster.write_config(orders_per_slice=20)
+    cluster.add_sandbox("big")
+    big = _place(cluster, "big", eligible=240, waiting=0)
+    small = [f"small-{n}" for n in range(4)]
+    expected = {}
+    for store in small:
+        cluster.add_sandbox(store)
+    deployment = Deployment.open(cluster.config)
+    deployment.directory.add("big", cluster.store_data("big"), "test")
+    for store in small:
+        deployment.directory.add(store, cluster.store_data(store), "test")
+    cluster.start_worker(concurrency=1)  # one cycle at a time: the stores must take turns
+    app = make_celery(cluster.redis.url)
+    stop = threading.Event()
+    scheduler = threading.Thread(target=run_scheduler, args=(deployment, app, stop))
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(cluster.pos_documents("big")) < 40 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # The big store is mid-backlog; the small stores' shops sell now.
+        for store in small:
+            expected[store] = _place(cluster, store, eligible=2, waiting=0)
+        while not _converged(cluster, expected) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        big_when_small_done = len(cluster.pos_documents("big"))
+        while not _converged(cluster, {"big": big}) and time.monotonic() < deadline + 120:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        scheduler.join()
+    assert _converged(cluster, expected), "the small stores waited for the big store's backlog"
+    assert big_when_small_done < len(big), "the big store's backlog was done before the others were served"
+    assert sorted(ref for ref, _ in cluster.pos_documents("big")) == sorted(big)  # each once
+    deployment.close()

@@ -54,6 +54,7 @@ class CycleReport:
     errors: list[str] = field(default_factory=list)  # problems that stopped a whole read
     reconciled: bool = False
     stock: StockReport | None = None
+    backlog: bool = False  # the orders feed stopped at max_orders_per_cycle: more are waiting
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -85,7 +86,8 @@ class SyncEngine:
         await self._stock(report)
         await self._credit_memos_feed(report)
         await self._credit_memos_due(report)
-        if not self.stop.is_set() and self._reconcile_due(report.started_at):
+        # With a backlog left, the next slices read those orders anyway: reconcile once caught up.
+        if not self.stop.is_set() and not report.backlog and self._reconcile_due(report.started_at):
             await self.reconcile(report)
         report.finished_at = ctx.clock()
         record_magento_health(ctx.ledger, report.errors, ctx.clock)
@@ -133,6 +135,10 @@ class SyncEngine:
         cursor = ctx.ledger.cursor(ORDERS) or ctx.rules.start_date or report.started_at
         since = cursor - ctx.overlap
         criteria = self._store_filter(SearchCriteria().where("updated_at", "gteq", since))
+        limit = ctx.settings.orders.max_orders_per_cycle
+        if limit:
+            # A slice must be the oldest changes, so that the cursor can move to its end.
+            criteria = criteria.order_by("updated_at")
         seen: list[Order] = []
 
         async def handle(order: Order | InvalidDocument) -> ItemResult:
@@ -142,15 +148,17 @@ class SyncEngine:
 
         try:
             complete = await self._each(
-                aiter(ctx.magento.orders(criteria, on_invalid="yield")), handle, report
+                aiter(ctx.magento.orders(criteria, on_invalid="yield")), handle, report, limit=limit
             )
         except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
             report.errors.append(f"reading orders from Magento failed: {error}")
             log.error("orders feed failed", extra={"error": str(error)})
             return
-        if complete:
+        report.backlog = bool(limit) and complete is None
+        if complete or report.backlog:
             crash_point("before_cursor")
             self._advance(ORDERS, cursor, [o.updated_at for o in seen], report.started_at)
+        if complete:
             ctx.ledger.set_marker(READ_MARKER.format(stream=ORDERS), report.started_at)
 
     async def _orders_due(self, report: CycleReport) -> None:
@@ -373,10 +381,11 @@ class SyncEngine:
         report: CycleReport,
         *,
         concurrent: bool = True,
-    ) -> bool:
-        """Handle every item, at most ``orders.concurrency`` at a time; False if stopped early."""
-        limit = self.ctx.settings.orders.concurrency if concurrent else 1
-        slots = asyncio.Semaphore(limit)
+        limit: int = 0,
+    ) -> bool | None:
+        """Handle every item, at most ``orders.concurrency`` at a time; False if stopped early, None
+        if ``limit`` items were read with more left (the rest is for the next cycle)."""
+        slots = asyncio.Semaphore(self.ctx.settings.orders.concurrency if concurrent else 1)
 
         async def run(item: T) -> None:
             try:
@@ -385,11 +394,16 @@ class SyncEngine:
                 slots.release()
 
         read_error: Exception | None = None
+        read, cut = 0, False
         async with asyncio.TaskGroup() as group:
             try:
                 async for item in items:
                     if self.stop.is_set():
                         break
+                    if limit and read == limit:
+                        cut = True
+                        break
+                    read += 1
                     await slots.acquire()
                     group.create_task(run(item))
             except Exception as error:  # noqa: BLE001 - re-raised once the items in hand are done
@@ -398,4 +412,6 @@ class SyncEngine:
                 read_error = error
         if read_error is not None:
             raise read_error
-        return not self.stop.is_set()
+        if self.stop.is_set():
+            return False
+        return None if cut else True

@@ -34,9 +34,10 @@ async def run_loop(
         started = time.monotonic()
         if reload is not None:
             interval = await _take_new_settings(engine, reload, interval)
-        on_report(await engine.run_cycle())
+        report = await engine.run_cycle()
+        on_report(report)
         remaining = interval - (time.monotonic() - started)
-        if remaining > 0:
+        if remaining > 0 and not report.backlog:  # a backlog's next slice starts at once
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(engine.stop.wait(), timeout=remaining)
 

@@ -2,8 +2,9 @@
 connection, POS and settings, kept in the ledger's database (distributed mode, ``m2pos stores``).
 
 A store's settings are its own sections of ``m2pos.toml`` (``[magento]``, ``[pos]``, ``[orders]``,
-``[credit_memos]``, ``[inventory]``, ``[notifications]``) over the deployment's file; the
-deployment keeps ``[state]``, ``[web]`` and ``[worker]``. Secrets are encrypted at rest with the
+``[credit_memos]``, ``[inventory]``, ``[notifications]``) over the deployment's file, whose
+``[orders]``, ``[notifications]``, … are every store's defaults (its ``[magento]`` and ``[pos]``
+are not); the deployment keeps ``[state]``, ``[web]`` and ``[worker]``. Secrets are encrypted at rest with the
 deployment's key (``SecretBox``); every change is in the store's change log with who made it, and
 the download rules go to the store's settings history as with one store. Every row of the ledger
 already carries its store, so a store is the ``store`` of its ``Ledger``.
@@ -111,7 +112,9 @@ class StoreDirectory:
     def __init__(self, engine: Engine, box: SecretBox, base: Mapping[str, Any] | None = None) -> None:
         self.engine = engine
         self._box = box
-        self._base = {k: v for k, v in (base or {}).items() if k not in STORE_SECTIONS}
+        # The file's [orders], [notifications], … are every store's defaults; its connections are
+        # not: a store without its own [magento] or [pos] must not reach another's.
+        self._base = {k: v for k, v in (base or {}).items() if k not in ("magento", "pos")}
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     # --- reading ---------------------------------------------------------------------------------

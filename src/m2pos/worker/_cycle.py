@@ -63,6 +63,8 @@ async def run_store_cycle(deployment: Deployment, store: str, holder: str) -> Cy
             outcome = CycleOutcome.LOST_LEASE
         else:
             outcome = CycleOutcome.OK if report.ok else CycleOutcome.FAILED
+        if report.backlog:
+            interval = 0.0  # due again at once, queued behind the stores already waiting
         log.info("store cycle finished", extra={"store": store, "outcome": outcome.value})
         return outcome
     finally:

@@ -35,7 +35,9 @@ class Deployment:
         engine = create_ledger_engine(settings.state.database_url)
         migrate(engine)
         box = SecretBox(Path(settings.state.secret_key_file))
-        directory = StoreDirectory(engine, box, merge(layers.file, layers.environment))
+        # Under the file: each store's default slice (a store's own [orders] may still set its own).
+        defaults = {"orders": {"max_orders_per_cycle": settings.worker.orders_per_slice}}
+        directory = StoreDirectory(engine, box, merge(defaults, merge(layers.file, layers.environment)))
         return cls(settings, engine, directory, StoreRuns(engine))
 
     def close(self) -> None:
