@@ -148,7 +148,11 @@ class SyncEngine:
 
         try:
             complete = await self._each(
-                aiter(ctx.magento.orders(criteria, on_invalid="yield")), handle, report, limit=limit
+                aiter(ctx.magento.orders(criteria, on_invalid="yield")),
+                handle,
+                report,
+                limit=limit,
+                counts=self._new_to_the_ledger,
             )
         except Exception as error:  # noqa: BLE001 - reported in the cycle; the cursor stays
             report.errors.append(f"reading orders from Magento failed: {error}")
@@ -365,6 +369,14 @@ class SyncEngine:
         store_ids = self.ctx.rules.store_ids
         return criteria.where("store_id", "in", list(store_ids)) if store_ids is not None else criteria
 
+    def _new_to_the_ledger(self, order: Order | InvalidDocument) -> bool:
+        """Whether an order read is work for this slice: not one the ledger has seen unchanged (the
+        cursor's overlap re-reads those; counting them, a slice could be nothing but them)."""
+        if not isinstance(order, Order) or order.entity_id is None:
+            return True
+        row = self.ctx.ledger.order(order.entity_id)
+        return row is None or row.updated_at != order.updated_at
+
     def _advance(
         self, stream: str, cursor: datetime, stamps: Sequence[datetime | None], started: datetime
     ) -> None:
@@ -382,9 +394,11 @@ class SyncEngine:
         *,
         concurrent: bool = True,
         limit: int = 0,
+        counts: Callable[[T], bool] | None = None,
     ) -> bool | None:
         """Handle every item, at most ``orders.concurrency`` at a time; False if stopped early, None
-        if ``limit`` items were read with more left (the rest is for the next cycle)."""
+        if ``limit`` items were read with more left (the rest is for the next cycle). Only items
+        ``counts`` accepts count toward ``limit`` (all, without it)."""
         slots = asyncio.Semaphore(self.ctx.settings.orders.concurrency if concurrent else 1)
 
         async def run(item: T) -> None:
@@ -403,7 +417,8 @@ class SyncEngine:
                     if limit and read == limit:
                         cut = True
                         break
-                    read += 1
+                    if counts is None or counts(item):
+                        read += 1
                     await slots.acquire()
                     group.create_task(run(item))
             except Exception as error:  # noqa: BLE001 - re-raised once the items in hand are done
