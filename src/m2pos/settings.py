@@ -243,6 +243,9 @@ class WorkerSettings(_Section):
     # A store's default orders.max_orders_per_cycle: backlogs are worked in slices of this size,
     # each queued behind the other stores' cycles, so that no store holds a worker for long.
     orders_per_slice: int = Field(default=500, ge=1)
+    # Redis holding the stores' request budgets, shared by every worker (default: the broker's,
+    # when the broker is Redis). With RabbitMQ and no Redis, each worker paces by itself.
+    budget_url: str | None = None
 
 
 class Settings(_Section):

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 
 import psutil
+import redis
 
 from m2pos.ledger import Ledger, utcnow
 from m2pos.worker import Deployment, make_celery, run_scheduler
@@ -69,6 +70,9 @@ def test_two_workers_and_two_schedulers_carry_every_store_exactly_once(cluster: 
             problems.append(f"{store}: the ledger does not know every order")
     states = deployment.runs.states()
     assert all(states[s].cycles >= 2 for s in STORES), {s: states[s].cycles for s in STORES}
+    budgets = {key.decode() for key in redis.Redis.from_url(cluster.redis.url).keys("m2pos:budget:*")}
+    # Every store's Magento requests were spent from its shared budget (the memory POS has no API).
+    assert {f"m2pos:budget:{s}:magento" for s in STORES} <= budgets
     logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in cluster.directory.glob("worker-*.log"))
     assert not problems, "\n".join(problems) + "\n" + logs
     deployment.close()

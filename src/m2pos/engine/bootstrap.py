@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -30,11 +30,18 @@ def magento_auth(settings: MagentoSettings) -> httpx.Auth | None:
     return None
 
 
+# The store's request-rate budget of one system ("magento", "pos") at a rate: distributed mode
+# hands in budgets shared by every worker (m2pos.engine.budgets); None: this process's own.
+LimiterFactory = Callable[[str, float], RateLimiter]
+
+
 def magento_client(
-    settings: MagentoSettings, transport: httpx.AsyncBaseTransport | None = None
+    settings: MagentoSettings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    limiter: RateLimiter | None = None,
 ) -> MagentoClient:
     """A client whose every request spends from the store's Magento request-rate budget."""
-    limiter = RateLimiter(settings.requests_per_second)
+    limiter = limiter or RateLimiter(settings.requests_per_second)
     inner = transport or httpx.AsyncHTTPTransport()
     return MagentoClient(
         settings.base_url,
@@ -54,14 +61,21 @@ async def open_store(
     pos: PointOfSale | None = None,
     magento_transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = system_clock,
+    limiters: LimiterFactory | None = None,
 ) -> AsyncIterator[StoreContext]:
     own_ledger = ledger is None
     ledger = ledger or Ledger.open(settings.state.database_url)
     own_pos = pos is None
-    pos = WatchedPos(pos or open_pos(settings.pos), ledger, clock)
-    magento = magento_client(settings.magento, magento_transport)
+    pos = WatchedPos(pos or _open_pos(settings, limiters), ledger, clock)
+    magento = _magento(settings, limiters, magento_transport)
     ctx = StoreContext(
-        settings=settings, ledger=ledger, magento=magento, pos=pos, clock=clock, owns_pos=own_pos
+        settings=settings,
+        ledger=ledger,
+        magento=magento,
+        pos=pos,
+        clock=clock,
+        owns_pos=own_pos,
+        limiters=limiters,
     )
     try:
         yield ctx
@@ -82,10 +96,23 @@ async def apply_settings(ctx: StoreContext, settings: Settings) -> bool:
     if settings == ctx.settings:
         return False
     if settings.magento != ctx.settings.magento:
-        previous_client, ctx.magento = ctx.magento, magento_client(settings.magento)
+        previous_client, ctx.magento = ctx.magento, _magento(settings, ctx.limiters)
         await previous_client.aclose()
     if settings.pos != ctx.settings.pos and ctx.owns_pos:
-        previous_pos, ctx.pos = ctx.pos, WatchedPos(open_pos(settings.pos), ctx.ledger, ctx.clock)
+        reopened = WatchedPos(_open_pos(settings, ctx.limiters), ctx.ledger, ctx.clock)
+        previous_pos, ctx.pos = ctx.pos, reopened
         await previous_pos.aclose()
     ctx.settings = settings
     return True
+
+
+def _magento(
+    settings: Settings, limiters: LimiterFactory | None, transport: httpx.AsyncBaseTransport | None = None
+) -> MagentoClient:
+    rate = settings.magento.requests_per_second
+    return magento_client(settings.magento, transport, limiters("magento", rate) if limiters else None)
+
+
+def _open_pos(settings: Settings, limiters: LimiterFactory | None) -> PointOfSale:
+    rate = settings.pos.requests_per_second
+    return open_pos(settings.pos, limiters("pos", rate) if limiters else None)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from m2pos.engine.ratelimit import RateLimiter
 from m2pos.ledger import Ledger, OrderRow
 from m2pos.magento import MagentoClient
 from m2pos.pos import PointOfSale
@@ -60,6 +61,8 @@ class StoreContext:
     pos: PointOfSale
     clock: Clock = system_clock
     owns_pos: bool = False  # opened from the settings (so reopened when they change)
+    # Where the Magento and POS clients' request budgets come from (None: each client's own).
+    limiters: Callable[[str, float], RateLimiter] | None = None
     # Filled by ``refresh_rules`` at the start of each cycle.
     rules: RuleSettings = field(default_factory=RuleSettings)
     history: list[SettingsChange] = field(default_factory=list)

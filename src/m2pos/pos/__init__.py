@@ -6,8 +6,13 @@ adapter that ``[pos] kind`` names.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from m2pos.pos.port import PointOfSale, PosDocument, PosError, PosRejected
 from m2pos.settings import PosSettings
+
+if TYPE_CHECKING:  # the engine imports this package
+    from m2pos.engine.ratelimit import RateLimiter
 
 
 def validate_pos_settings(settings: PosSettings, source: str = "settings") -> None:
@@ -21,10 +26,10 @@ def validate_pos_settings(settings: PosSettings, source: str = "settings") -> No
         check(settings, source)
 
 
-def open_pos(settings: PosSettings) -> PointOfSale:
+def open_pos(settings: PosSettings, limiter: RateLimiter | None = None) -> PointOfSale:
     from m2pos.pos.registry import pos_kind
 
-    return pos_kind(settings.kind).open(settings)
+    return pos_kind(settings.kind).open(settings, limiter)
 
 
 __all__ = [

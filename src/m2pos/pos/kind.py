@@ -9,10 +9,21 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from m2pos.pos.port import PointOfSale
 from m2pos.settings import PosSettings
 from m2pos.settings_fields import Section
+
+if TYPE_CHECKING:  # the engine imports the POS packages
+    from m2pos.engine.ratelimit import RateLimiter
+
+
+class PosOpener(Protocol):
+    """The adapter's ``from_settings``: ``limiter`` is its request-rate budget (None: its own,
+    from ``pos.requests_per_second``; distributed mode hands in one shared by every worker)."""
+
+    def __call__(self, settings: PosSettings, limiter: RateLimiter | None = None) -> PointOfSale: ...
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,7 @@ class SandboxCommand:
 class PosKind:
     kind: str  # the value of [pos] kind
     title: str  # the POS's name, as merchants know it
-    open: Callable[[PosSettings], PointOfSale]
+    open: PosOpener
     # Validates the POS's own [pos] keys (raising SettingsError naming each bad key), without I/O.
     check: Callable[[PosSettings, str], object] | None = None
     order_section: Section | None = None  # the console's "how orders land" section

@@ -50,7 +50,9 @@ async def run_store_cycle(deployment: Deployment, store: str, holder: str) -> Cy
             return outcome
         interval = settings.orders.poll_interval_seconds
         stop = asyncio.Event()
-        async with open_store(settings, ledger=Ledger(deployment.engine, store)) as ctx:
+        budgets = deployment.budgets()
+        limiters = (lambda system, rate: budgets.limiter(store, system, rate)) if budgets else None
+        async with open_store(settings, ledger=Ledger(deployment.engine, store), limiters=limiters) as ctx:
             engine = SyncEngine(ctx, stop)
             keeper = asyncio.create_task(_keep_lease(deployment, store, holder, lease, stop))
             try:
@@ -59,6 +61,8 @@ async def run_store_cycle(deployment: Deployment, store: str, holder: str) -> Cy
                 keeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await keeper
+                if budgets is not None:
+                    await budgets.aclose()
         if keeper.done() and not keeper.cancelled() and keeper.result() is False:
             outcome = CycleOutcome.LOST_LEASE
         else:

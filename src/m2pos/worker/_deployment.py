@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from m2pos.engine.budgets import Budgets
 from m2pos.ledger import create_ledger_engine, migrate
 from m2pos.ledger.runs import StoreRuns
 from m2pos.ledger.stores import StoreDirectory
@@ -39,6 +40,12 @@ class Deployment:
         defaults = {"orders": {"max_orders_per_cycle": settings.worker.orders_per_slice}}
         directory = StoreDirectory(engine, box, merge(defaults, merge(layers.file, layers.environment)))
         return cls(settings, engine, directory, StoreRuns(engine))
+
+    def budgets(self) -> Budgets | None:
+        """The shared request budgets (a Redis of [worker] budget_url, or the broker's when it is
+        Redis); None: each worker paces by itself (docs/deploy.md says what that costs)."""
+        url = self.settings.worker.budget_url or self.settings.worker.broker_url
+        return Budgets(url) if url.startswith(("redis://", "rediss://")) else None
 
     def close(self) -> None:
         self.engine.dispose()

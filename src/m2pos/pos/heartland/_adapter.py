@@ -111,8 +111,8 @@ class Heartland:
         self._partial: dict[tuple[str, str], dict[str, Any]] = {}  # (collection, reference) → record
 
     @classmethod
-    def from_settings(cls, settings: PosSettings) -> Heartland:
-        return cls(heartland_settings(settings))
+    def from_settings(cls, settings: PosSettings, limiter: RateLimiter | None = None) -> Heartland:
+        return cls(heartland_settings(settings), limiter=limiter)
 
     def __repr__(self) -> str:
         return f"Heartland({self.settings.base_url!r}, location {self.options.location_id})"

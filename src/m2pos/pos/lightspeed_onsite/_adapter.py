@@ -115,8 +115,8 @@ class LightspeedOnSite:
         self._partial: dict[tuple[str, str], DocumentInfo] = {}  # (kind, import id) → half-made document
 
     @classmethod
-    def from_settings(cls, settings: PosSettings) -> LightspeedOnSite:
-        return cls(onsite_settings(settings))
+    def from_settings(cls, settings: PosSettings, limiter: RateLimiter | None = None) -> LightspeedOnSite:
+        return cls(onsite_settings(settings), limiter=limiter)
 
     def __repr__(self) -> str:
         return f"LightspeedOnSite({self.settings.base_url!r}, {self.options.download_orders_as})"

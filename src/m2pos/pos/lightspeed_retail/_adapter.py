@@ -91,8 +91,8 @@ class LightspeedRetail:
         self._setup_lock = asyncio.Lock()
 
     @classmethod
-    def from_settings(cls, settings: PosSettings) -> LightspeedRetail:
-        return cls(retail_settings(settings))
+    def from_settings(cls, settings: PosSettings, limiter: RateLimiter | None = None) -> LightspeedRetail:
+        return cls(retail_settings(settings), limiter=limiter)
 
     def __repr__(self) -> str:
         return f"LightspeedRetail({self.settings.account_url!r}, {self.options.download_orders_as})"

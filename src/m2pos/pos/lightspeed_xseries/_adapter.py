@@ -78,8 +78,8 @@ class LightspeedXSeries:
         self._setup_lock = asyncio.Lock()
 
     @classmethod
-    def from_settings(cls, settings: PosSettings) -> LightspeedXSeries:
-        return cls(xseries_settings(settings))
+    def from_settings(cls, settings: PosSettings, limiter: RateLimiter | None = None) -> LightspeedXSeries:
+        return cls(xseries_settings(settings), limiter=limiter)
 
     def __repr__(self) -> str:
         return f"LightspeedXSeries({self.settings.base_url!r})"

@@ -61,7 +61,8 @@ class MemoryPos:
         self._db.executescript(_SCHEMA)
 
     @classmethod
-    def from_settings(cls, settings: PosSettings) -> MemoryPos:
+    def from_settings(cls, settings: PosSettings, limiter: object = None) -> MemoryPos:
+        """``limiter`` is accepted like every adapter's; memory has no API to pace."""
         extra = settings.model_extra or {}
         path = extra.get("path")
         return cls(Path(path) if path else None, tuple(extra.get("reject_skus", ())))
