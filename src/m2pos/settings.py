@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -226,6 +227,8 @@ class WebSettings(_Section):
     login_attempts: int = Field(default=5, ge=1)
     # Mark session cookies Secure; None: when the request came over HTTPS (or a proxy said so).
     secure_cookies: bool | None = None
+    # Bearer token Prometheus sends to scrape /metrics (Authorization: Bearer …); unset: no /metrics.
+    metrics_token: SecretStr | None = None
 
 
 class WorkerSettings(_Section):
@@ -410,8 +413,12 @@ def secret_values(settings: Settings) -> list[str]:
         settings.magento.access_token_secret,
         settings.magento.bearer_token,
         settings.notifications.smtp_password,
+        settings.web.metrics_token,
     ]
     values = [c.get_secret_value() for c in candidates if c is not None]
+    broker_password = urlsplit(settings.worker.broker_url).password
+    if broker_password:
+        values.append(broker_password)
     for key, value in (settings.pos.model_extra or {}).items():
         if isinstance(value, str) and _is_secret_key(key):
             values.append(value)

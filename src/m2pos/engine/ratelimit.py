@@ -35,7 +35,8 @@ class RateLimiter:
         self._tokens = self.burst
         self._updated = clock()
         self._lock = asyncio.Lock()
-        self.acquired = 0
+        self.acquired = 0  # requests sent under this budget
+        self.errors = 0  # of those, answered >= 400 or not answered (RateLimitedTransport counts)
 
     async def acquire(self) -> None:
         async with self._lock:
@@ -59,7 +60,14 @@ class RateLimitedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await self.limiter.acquire()
-        return await self.inner.handle_async_request(request)
+        try:
+            response = await self.inner.handle_async_request(request)
+        except Exception:
+            self.limiter.errors += 1
+            raise
+        if response.status_code >= 400:
+            self.limiter.errors += 1
+        return response
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -15,6 +15,8 @@ Every step is one conditional ``UPDATE`` of the store's ``store_runs`` row, atom
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,6 +37,12 @@ class RunState:
     last_finished_at: datetime | None
     last_outcome: str | None
     cycles: int
+    totals_json: str = "{}"
+
+    @property
+    def totals(self) -> dict[str, dict[str, int]]:
+        loaded: dict[str, dict[str, int]] = json.loads(self.totals_json or "{}")
+        return loaded
 
     def running(self, now: datetime) -> bool:
         return self.lease_holder is not None and (self.lease_expires_at or now) > now
@@ -105,13 +113,30 @@ class StoreRuns:
         return self._won(statement)
 
     def release(
-        self, store: str, holder: str, outcome: str, next_due_at: datetime, now: datetime | None = None
+        self,
+        store: str,
+        holder: str,
+        outcome: str,
+        next_due_at: datetime,
+        now: datetime | None = None,
+        *,
+        counts: Mapping[str, Mapping[str, int]] | None = None,
     ) -> bool:
+        """Give the lease back; ``counts`` (this cycle's items by outcome, requests and errors by
+        system) are added to the store's totals. Only the holder writes them, so no update is lost."""
         now = now or utcnow()
+        state = self.state(store) if counts else None
+        totals = state.totals if state is not None else {}
+        for group, added in (counts or {}).items():
+            mine = totals.setdefault(group, {})
+            for key, n in added.items():
+                mine[key] = mine.get(key, 0) + n
+        values: dict[str, object] = {"totals_json": json.dumps(totals, sort_keys=True)} if counts else {}
         statement = (
             update(StoreRunRow)
             .where(StoreRunRow.store == store, StoreRunRow.lease_holder == holder)
             .values(
+                **values,
                 lease_holder=None,
                 lease_expires_at=None,
                 last_finished_at=now,

@@ -58,6 +58,8 @@ class StoreRunRow(Base):
     last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_outcome: Mapped[str | None] = mapped_column(String(32))
     cycles: Mapped[int] = mapped_column(Integer, default=0)
+    # Running totals for the metrics: {"items": {outcome: n}, "requests": {system: n}, "errors": {…}}
+    totals_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
 
 class StoreChangeRow(Base):

@@ -27,6 +27,7 @@ from m2pos import __version__
 from m2pos.ledger import OrderStatus, utcnow
 from m2pos.ledger.console import ConsoleSessionRow
 from m2pos.magento.check import CheckResult, CheckStatus
+from m2pos.metrics import CONTENT_TYPE, render_metrics
 from m2pos.web._console import STATUS_LABELS, Console
 from m2pos.web._forms import NOTIFICATIONS, Section, connection_sections, order_sections
 from m2pos.web._security import (
@@ -43,7 +44,7 @@ from m2pos.web._security import (
 log = logging.getLogger("m2pos.web")
 _HERE = Path(__file__).parent
 _FORM = "application/x-www-form-urlencoded"  # the console's forms; nothing is uploaded
-_PUBLIC = ("/login", "/setup", "/static/", "/healthz")
+_PUBLIC = ("/login", "/setup", "/static/", "/healthz", "/metrics")  # /metrics: its own token
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -165,6 +166,17 @@ def create_app(console: Console, options: WebOptions) -> FastAPI:
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics")
+    def metrics(request: Request) -> Response:
+        """Prometheus, with ``Authorization: Bearer <web.metrics_token>``."""
+        token = settings_web().metrics_token
+        if token is None:
+            return Response("Not found: set web.metrics_token to scrape metrics.", status_code=404)
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not same_token(given or None, token.get_secret_value()):
+            return Response("Send Authorization: Bearer <web.metrics_token>.", status_code=401)
+        return Response(render_metrics(console.ledger.engine), media_type=CONTENT_TYPE)
 
     @app.get("/login")
     def login_page(request: Request, next: str = "/status") -> Response:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from datetime import timedelta
 from enum import StrEnum
 
 from m2pos.engine.bootstrap import open_store
 from m2pos.engine.cycle import SyncEngine
+from m2pos.engine.ratelimit import RateLimiter
 from m2pos.ledger import Ledger, utcnow
 from m2pos.settings import SettingsError
 from m2pos.worker._deployment import Deployment
@@ -41,6 +43,7 @@ async def run_store_cycle(deployment: Deployment, store: str, holder: str) -> Cy
     if not runs.take_lease(store, holder, lease):
         return CycleOutcome.BUSY
     outcome, interval = CycleOutcome.FAILED, 60.0
+    counts: dict[str, dict[str, int]] | None = None
     try:
         try:
             settings = deployment.directory.settings(store)
@@ -51,7 +54,13 @@ async def run_store_cycle(deployment: Deployment, store: str, holder: str) -> Cy
         interval = settings.orders.poll_interval_seconds
         stop = asyncio.Event()
         budgets = deployment.budgets()
-        limiters = (lambda system, rate: budgets.limiter(store, system, rate)) if budgets else None
+        spent: dict[str, RateLimiter] = {}  # by system: what this cycle sent, for the metrics
+
+        def limiters(system: str, rate: float) -> RateLimiter:
+            limiter = budgets.limiter(store, system, rate) if budgets else RateLimiter(rate)
+            spent[system] = limiter
+            return limiter
+
         async with open_store(settings, ledger=Ledger(deployment.engine, store), limiters=limiters) as ctx:
             engine = SyncEngine(ctx, stop)
             keeper = asyncio.create_task(_keep_lease(deployment, store, holder, lease, stop))
@@ -69,10 +78,15 @@ async def run_store_cycle(deployment: Deployment, store: str, holder: str) -> Cy
             outcome = CycleOutcome.OK if report.ok else CycleOutcome.FAILED
         if report.backlog:
             interval = 0.0  # due again at once, queued behind the stores already waiting
+        counts = {
+            "items": dict(Counter(result.outcome.value for result in report.results)),
+            "requests": {system: limiter.acquired for system, limiter in spent.items()},
+            "errors": {system: limiter.errors for system, limiter in spent.items()},
+        }
         log.info("store cycle finished", extra={"store": store, "outcome": outcome.value})
         return outcome
     finally:
-        runs.release(store, holder, outcome.value, utcnow() + timedelta(seconds=interval))
+        runs.release(store, holder, outcome.value, utcnow() + timedelta(seconds=interval), counts=counts)
 
 
 async def _keep_lease(
