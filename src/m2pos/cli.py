@@ -464,11 +464,21 @@ def orders(
 
 
 @app.command("status")
-def status(ctx: typer.Context) -> None:
-    """Last successful cycle, cursors, counts by status, and warnings."""
+def status(
+    ctx: typer.Context,
+    all_stores: Annotated[
+        bool, typer.Option("--all", help="Every store of the deployment (distributed mode).")
+    ] = False,
+) -> None:
+    """Last successful cycle, cursors, counts by status, and warnings; --all: every store."""
     from m2pos.ledger import Ledger
     from m2pos.notify import store_warnings
 
+    if all_stores:
+        from m2pos.cli_stores import print_stores
+
+        print_stores(ctx, with_counts=True)
+        return
     settings = _settings(ctx)
     ledger = Ledger.open(settings.state.database_url)
     try:

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from m2pos.ledger import create_ledger_engine, migrate, utcnow
 from m2pos.ledger.runs import StoreRuns
-from m2pos.ledger.stores import StoreDirectory
+from m2pos.ledger.stores import StoreDirectory, order_counts_by_store
 from m2pos.secretbox import SecretBox
 from m2pos.settings import SettingsError, merge, read_layers
 
@@ -107,10 +107,17 @@ def update(ctx: typer.Context, store: StoreId, file: StoreFile, by: By = "") -> 
 @stores_app.command("list")
 def list_stores(ctx: typer.Context) -> None:
     """Every store with its POS, state and last cycle."""
+    print_stores(ctx, with_counts=False)
+
+
+def print_stores(ctx: typer.Context, *, with_counts: bool) -> None:
+    """The stores' table (``stores list``; ``status --all`` adds their orders by status)."""
     with _directory(ctx) as (directory, runs):
         records, states = directory.all(), runs.states()
+        counts = order_counts_by_store(directory.engine) if with_counts else {}
     now = utcnow()
-    table = Table("store", "name", "POS", "Magento", "state", "last cycle", "next due")
+    columns = ["store", "name", "POS", "Magento", "state", "last cycle", "next due"]
+    table = Table(*columns, *(["orders"] if with_counts else []))
     for record in records:
         state = states.get(record.store)
         if not record.enabled:
@@ -127,7 +134,11 @@ def list_stores(ctx: typer.Context) -> None:
             else "-"
         )
         due = f"{state.next_due_at:%Y-%m-%d %H:%M:%S}" if state else "-"
-        table.add_row(record.store, record.name, record.pos_kind, record.magento_url, status, last, due)
+        row = [record.store, record.name, record.pos_kind, record.magento_url, status, last, due]
+        if with_counts:
+            mine = counts.get(record.store, {})
+            row.append(", ".join(f"{n} {status}" for status, n in sorted(mine.items())) or "none")
+        table.add_row(*row)
     console.print(table if records else "no stores yet: m2pos stores add <id> --file store.toml")
 
 

@@ -58,6 +58,9 @@ def test_the_store_lifecycle(deployment: Path) -> None:
     assert _run(deployment, "disable", "shop-eu")[0] == 0
     assert "disabled" in _run(deployment, "list")[1]
     assert _run(deployment, "enable", "shop-eu")[0] == 0
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["--config", str(deployment), "status", "--all"])
+    assert result.exit_code == 0 and "shop-eu" in result.output and "orders" in result.output
+    assert "none" in result.output and SECRET not in result.output  # no orders carried yet
     code, out = _run(deployment, "remove", "shop-eu", "--yes")
     assert code == 0 and "ledger rows are kept" in out
     code, out = _run(deployment, "show", "shop-eu")

@@ -8,7 +8,9 @@ import asyncio
 import re
 
 import httpx
+from typer.testing import CliRunner
 
+from m2pos.cli import app as app_cli
 from m2pos.ledger import Ledger
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.settings import SettingsLayers
@@ -61,4 +63,10 @@ def test_metrics_report_every_store(cluster: Cluster) -> None:
         assert _value(text, "m2pos_api_requests_total", store=store, system="magento") > 0
         assert _value(text, "m2pos_store_lag_seconds", store=store) == 0  # nothing left to carry
         assert _value(text, "m2pos_store_running", store=store) == 0
+    status = CliRunner(env={"COLUMNS": "250"}).invoke(
+        app_cli, ["--config", str(cluster.config), "status", "--all"]
+    )
+    assert status.exit_code == 0, status.output
+    for store in stores:
+        assert re.search(rf"{store} .*3 transferred", status.output), status.output
     deployment.close()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Engine, Integer, String, Text, delete, select
+from sqlalchemy import Boolean, Engine, Integer, String, Text, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from m2pos.ledger._ledger import Ledger, utcnow
@@ -277,3 +277,15 @@ class StoreDirectory:
     @staticmethod
     def _log(session: Session, store: str, by: str, action: str, keys: list[str], now: datetime) -> None:
         session.add(StoreChangeRow(store=store, at=now, changed_by=by, action=action, keys=json.dumps(keys)))
+
+
+def order_counts_by_store(engine: Engine) -> dict[str, dict[str, int]]:
+    """Orders by status, for every store at once (``m2pos status --all``)."""
+    from m2pos.ledger.tables import OrderRow
+
+    query = select(OrderRow.store, OrderRow.status, func.count()).group_by(OrderRow.store, OrderRow.status)
+    out: dict[str, dict[str, int]] = {}
+    with engine.connect() as connection:
+        for store, status, count in connection.execute(query).all():
+            out.setdefault(store, {})[status] = int(count)
+    return out
