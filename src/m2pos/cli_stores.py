@@ -18,9 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from m2pos.ledger import create_ledger_engine, migrate, utcnow
-from m2pos.ledger.runs import StoreRuns
-from m2pos.ledger.stores import StoreDirectory, order_counts_by_store
+from m2pos.ledger import create_ledger_engine, migrate
+from m2pos.ledger.runs import StoreRuns, store_overview
+from m2pos.ledger.stores import StoreDirectory
 from m2pos.secretbox import SecretBox
 from m2pos.settings import SettingsError, merge, read_layers
 
@@ -112,34 +112,16 @@ def list_stores(ctx: typer.Context) -> None:
 
 def print_stores(ctx: typer.Context, *, with_counts: bool) -> None:
     """The stores' table (``stores list``; ``status --all`` adds their orders by status)."""
-    with _directory(ctx) as (directory, runs):
-        records, states = directory.all(), runs.states()
-        counts = order_counts_by_store(directory.engine) if with_counts else {}
-    now = utcnow()
+    with _directory(ctx) as (directory, _runs):
+        lines = store_overview(directory.engine, with_orders=with_counts)
     columns = ["store", "name", "POS", "Magento", "state", "last cycle", "next due"]
     table = Table(*columns, *(["orders"] if with_counts else []))
-    for record in records:
-        state = states.get(record.store)
-        if not record.enabled:
-            status = "disabled"
-        elif state is not None and state.running(now):
-            status = f"running ({state.lease_holder})"
-        elif state is not None and state.queued_at is not None:
-            status = "queued"
-        else:
-            status = "idle"
-        last = (
-            f"{state.last_finished_at:%Y-%m-%d %H:%M:%S} {state.last_outcome}"
-            if state and state.last_finished_at
-            else "-"
-        )
-        due = f"{state.next_due_at:%Y-%m-%d %H:%M:%S}" if state else "-"
-        row = [record.store, record.name, record.pos_kind, record.magento_url, status, last, due]
-        if with_counts:
-            mine = counts.get(record.store, {})
-            row.append(", ".join(f"{n} {status}" for status, n in sorted(mine.items())) or "none")
+    for line in lines:
+        store = line.summary
+        row = [store.store, store.name, store.pos_kind, store.magento_url, line.state, line.last_cycle]
+        row += [line.next_due, *([line.orders_text] if with_counts else [])]
         table.add_row(*row)
-    console.print(table if records else "no stores yet: m2pos stores add <id> --file store.toml")
+    console.print(table if lines else "no stores yet: m2pos stores add <id> --file store.toml")
 
 
 @stores_app.command("show")

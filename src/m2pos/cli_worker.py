@@ -39,17 +39,11 @@ def worker(
     except SettingsError as error:
         errors.print(f"[red]{error}[/red]", highlight=False)
         raise typer.Exit(2) from None
-    app = make_celery(settings.worker.broker_url, settings.worker.lease_seconds)
-    app.worker_main(
-        [
-            "worker",
-            f"--concurrency={concurrency}",
-            "--loglevel=INFO",
-            "-Q",
-            "m2pos",
-            f"-n m2pos-{os.getpid()}@%h",
-        ]
-    )
+    worker_settings = settings.worker
+    app = make_celery(worker_settings.broker_url, worker_settings.lease_seconds, worker_settings.queue)
+    name = f"--hostname=m2pos-{os.getpid()}@%h"
+    queue = f"--queues={worker_settings.queue}"
+    app.worker_main(["worker", f"--concurrency={concurrency}", "--loglevel=INFO", queue, name])
 
 
 def scheduler(ctx: typer.Context) -> None:
@@ -63,7 +57,7 @@ def scheduler(ctx: typer.Context) -> None:
         errors.print(f"[red]{error}[/red]", highlight=False)
         raise typer.Exit(2) from None
     worker_settings = deployment.settings.worker
-    app = make_celery(worker_settings.broker_url, worker_settings.lease_seconds)
+    app = make_celery(worker_settings.broker_url, worker_settings.lease_seconds, worker_settings.queue)
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:

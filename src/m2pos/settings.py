@@ -236,6 +236,7 @@ class WorkerSettings(_Section):
 
     # Celery's broker: redis://host:6379/0 or amqp://user:password@host:5672//
     broker_url: str = "redis://127.0.0.1:6379/0"
+    queue: str = Field(default="m2pos", pattern=r"^[A-Za-z0-9_.:-]{1,128}$")  # one per deployment
     # A store's lease: renewed while its cycle runs; a dead worker's expires after this long.
     lease_seconds: float = Field(default=120.0, ge=5)
     # A queued cycle whose message never arrived (a broker lost it) is queued again after this long.

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from m2pos.ledger.stores import StoreDirectory
+from m2pos.secretbox import SecretBox
 from m2pos.settings import SettingsError, SettingsLayers
 from m2pos.settings_store import SettingsStore
 from tests.engine.test_notifications import Inbox, inbox  # noqa: F401 - the SMTP server fixture
@@ -204,3 +207,32 @@ def test_m2pos_web_serves_the_console_and_prints_the_first_run_link(site: Consol
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_stores_page_lists_the_deployment_stores_behind_the_login(
+    site: ConsoleSite, tmp_path: Path
+) -> None:
+    anonymous = site.client().get("/stores")
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    site.add_user()
+    client, _csrf = site.logged_in_client()
+    assert "No stores" in client.get("/stores").text  # one store, run by m2pos run
+    directory = StoreDirectory(site.ledger.engine, SecretBox(tmp_path / "key", environ={}))
+    secret = "cs-not-for-the-browser"
+    data = {
+        "magento": {
+            "base_url": "https://eu.example",
+            "consumer_key": "ck",
+            "consumer_secret": secret,
+            "access_token": "at",
+            "access_token_secret": "ats",
+        },
+        "pos": {"kind": "memory"},
+    }
+    directory.add("shop-eu", data, "test", name="Shop EU")
+    directory.add("shop-us", {"pos": {"kind": "memory"}}, "test")
+    directory.set_enabled("shop-us", False, "test")
+    page = client.get("/stores").text
+    assert "Shop EU" in page and "https://eu.example" in page and "idle" in page
+    assert "shop-us" in page and "disabled" in page
+    assert secret not in page

@@ -94,6 +94,7 @@ class Cluster:
     urls: dict[str, str] = field(default_factory=dict)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    broker_url: str = ""
 
     def add_sandbox(self, store: str, latency_ms: int = 0) -> MagentoSandbox:
         sandbox = MagentoSandbox(orders=0, latency_ms=latency_ms)
@@ -116,10 +117,12 @@ class Cluster:
     def config(self) -> Path:
         return self.directory / "m2pos.toml"
 
-    def write_config(self, orders_per_slice: int = 500) -> None:
+    def write_config(self, orders_per_slice: int = 500, broker_url: str = "", queue: str = "m2pos") -> None:
+        self.broker_url = broker_url or self.redis.url
         self.config.write_text(
             f'[state]\ndatabase_url = "{self.database_url}"\nsecret_key_file = "{self.directory / "key"}"\n'
-            f'[worker]\nbroker_url = "{self.redis.url}"\nlease_seconds = 6\nbusy_retry_seconds = 0.5\n'
+            f'[worker]\nbroker_url = "{self.broker_url}"\nqueue = "{queue}"\n'
+            "lease_seconds = 6\nbusy_retry_seconds = 0.5\n"
             f"scheduler_tick_seconds = 0.2\nstale_queue_seconds = 5\norders_per_slice = {orders_per_slice}\n"
         )
 

@@ -3,11 +3,14 @@ its POS exactly once, nothing ineligible does, and the store runs show one lease
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
+import uuid
 from collections import Counter
 
 import psutil
+import pytest
 import redis
 
 from m2pos.ledger import Ledger, utcnow
@@ -204,4 +207,42 @@ def test_a_store_with_a_backlog_does_not_starve_the_others(cluster: Cluster) -> 
     assert _converged(cluster, expected), "the small stores waited for the big store's backlog"
     assert big_when_small_done < len(big), "the big store's backlog was done before the others were served"
     assert sorted(ref for ref, _ in cluster.pos_documents("big")) == sorted(big)  # each once
+    deployment.close()
+
+
+def test_rabbitmq_as_the_broker(cluster: Cluster) -> None:
+    """The same flow with the machine's RabbitMQ as the broker (a queue of the test's own)."""
+    amqp = "amqp://guest:guest@127.0.0.1:5672//"
+    queue = f"m2pos-test-{uuid.uuid4().hex[:8]}"
+    try:
+        with socket.create_connection(("127.0.0.1", 5672), timeout=2):
+            pass
+    except OSError:
+        pytest.skip("RabbitMQ is not reachable on 127.0.0.1:5672")
+    cluster.write_config(broker_url=amqp, queue=queue)
+    expected = {}
+    for store in STORES:
+        cluster.add_sandbox(store)
+        expected[store] = _place(cluster, store, eligible=3, waiting=1)
+    deployment = Deployment.open(cluster.config)
+    assert deployment.budgets() is None  # no Redis: each worker paces by itself (docs/deploy.md)
+    for store in STORES:
+        deployment.directory.add(store, cluster.store_data(store), "test")
+    cluster.start_worker(concurrency=2)
+    app = make_celery(amqp, queue=queue)
+    stop = threading.Event()
+    scheduler = threading.Thread(target=run_scheduler, args=(deployment, app, stop))
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 90
+        while not _converged(cluster, expected) and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        scheduler.join()
+        cluster.stop_workers()
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_delete(queue)
+    for store in STORES:
+        assert sorted(ref for ref, _ in cluster.pos_documents(store)) == sorted(expected[store]), store
     deployment.close()

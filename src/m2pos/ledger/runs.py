@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Engine, Update, or_, select, update
 
 from m2pos.ledger._ledger import utcnow
-from m2pos.ledger.stores import StoreRow, StoreRunRow
+from m2pos.ledger.stores import StoreRow, StoreRunRow, StoreSummary, order_counts_by_store, store_summaries
 
 
 @dataclass(frozen=True)
@@ -165,3 +165,48 @@ class StoreRuns:
     def _won(self, statement: Update) -> bool:
         with self.engine.begin() as connection:
             return connection.execute(statement).rowcount == 1
+
+
+@dataclass(frozen=True)
+class StoreLine:
+    """One store as ``m2pos status --all``, ``m2pos stores list`` and the console's Stores page show it."""
+
+    summary: StoreSummary
+    run: RunState | None
+    state: str  # disabled, running, queued or idle
+    orders: dict[str, int]  # by status; empty unless asked for
+
+    @property
+    def last_cycle(self) -> str:
+        run = self.run
+        if run is None or run.last_finished_at is None:
+            return "never"
+        return f"{run.last_finished_at:%Y-%m-%d %H:%M:%S} {run.last_outcome}"
+
+    @property
+    def next_due(self) -> str:
+        return f"{self.run.next_due_at:%Y-%m-%d %H:%M:%S}" if self.run else "-"
+
+    @property
+    def orders_text(self) -> str:
+        return ", ".join(f"{n} {status}" for status, n in sorted(self.orders.items())) or "none"
+
+
+def store_overview(engine: Engine, *, with_orders: bool, now: datetime | None = None) -> list[StoreLine]:
+    """Every store of the deployment with its state (read without decrypting any secret)."""
+    now = now or utcnow()
+    runs = StoreRuns(engine).states()
+    orders = order_counts_by_store(engine) if with_orders else {}
+    lines = []
+    for summary in store_summaries(engine):
+        run = runs.get(summary.store)
+        if not summary.enabled:
+            state = "disabled"
+        elif run is not None and run.running(now):
+            state = f"running ({run.lease_holder})"
+        elif run is not None and run.queued_at is not None:
+            state = "queued"
+        else:
+            state = "idle"
+        lines.append(StoreLine(summary, run, state, orders.get(summary.store, {})))
+    return lines

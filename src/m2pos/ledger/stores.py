@@ -289,3 +289,29 @@ def order_counts_by_store(engine: Engine) -> dict[str, dict[str, int]]:
         for store, status, count in connection.execute(query).all():
             out.setdefault(store, {})[status] = int(count)
     return out
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    """What a list of stores shows, read without the encryption key (no secret is decrypted)."""
+
+    store: str
+    name: str
+    enabled: bool
+    pos_kind: str
+    magento_url: str
+
+
+def store_summaries(engine: Engine) -> list[StoreSummary]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(StoreRow.store, StoreRow.name, StoreRow.enabled, StoreRow.settings_json).order_by(
+                StoreRow.store
+            )
+        ).all()
+    out = []
+    for store, name, enabled, settings_json in rows:
+        flat = json.loads(settings_json)
+        pos_kind, url = flat.get("pos.kind", "memory"), flat.get("magento.base_url", "")
+        out.append(StoreSummary(store, name, enabled, str(pos_kind), str(url)))
+    return out

@@ -26,6 +26,7 @@ from starlette.datastructures import FormData
 from m2pos import __version__
 from m2pos.ledger import OrderStatus, utcnow
 from m2pos.ledger.console import ConsoleSessionRow
+from m2pos.ledger.runs import store_overview
 from m2pos.magento.check import CheckResult, CheckStatus
 from m2pos.metrics import CONTENT_TYPE, render_metrics
 from m2pos.web._console import STATUS_LABELS, Console
@@ -268,6 +269,13 @@ def create_app(console: Console, options: WebOptions) -> FastAPI:
         console.store.set_user(username, hash_password(password))
         log.info("console user created at first run", extra={"username": username})
         return _start_session(request, username, "/status")
+
+    # --- the deployment's stores (distributed mode) ---------------------------------------------------
+
+    @app.get("/stores")
+    def stores(request: Request) -> Response:
+        lines = store_overview(console.ledger.engine, with_orders=True)
+        return render(request, "stores.html", lines=lines)
 
     # --- status -------------------------------------------------------------------------------------
 

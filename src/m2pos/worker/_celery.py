@@ -27,7 +27,7 @@ def deployment() -> Deployment:
     return _deployment
 
 
-def make_celery(broker_url: str, lease_seconds: float = 120.0) -> Celery:
+def make_celery(broker_url: str, lease_seconds: float = 120.0, queue: str = "m2pos") -> Celery:
     app = Celery("m2pos", broker=broker_url, set_as_current=False)
     app.conf.update(
         task_acks_late=True,
@@ -39,7 +39,7 @@ def make_celery(broker_url: str, lease_seconds: float = 120.0) -> Celery:
         # Redis re-delivers an unacknowledged message after this long; a cycle still running then
         # holds its lease, so the second delivery finds the store busy and waits.
         broker_transport_options={"visibility_timeout": max(60.0, 3 * lease_seconds)},
-        task_default_queue="m2pos",
+        task_default_queue=queue,
     )
 
     @app.task(name=CYCLE_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
