@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test browser lint typecheck unit bench lock clean
+.PHONY: demo test browser lint typecheck unit bench soak lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/read_path.py
+
+# The long soak with faults and kills: 10,000 orders into each POS sandbox (docs/reliability.md);
+# `make test` runs a short one. SOAK_ARGS="--orders 2000 --pos heartland --seed 7" narrows it.
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak $(SOAK_ARGS)
 
 # The whole sync cycle with the memory POS (a few minutes; see bench/cycle.py --help).
 .PHONY: bench-cycle

@@ -33,9 +33,6 @@ import json
 import os
 import random
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -45,18 +42,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
-
-from m2pos.ledger import OrderStatus
 from m2pos.sandbox._serve import serve_in_thread
-from m2pos.sandbox.magento import DEMO_CREDENTIALS, MagentoSandbox
-from m2pos.sandbox.magento._store import CREDITMEMOS
+from m2pos.sandbox.magento import MagentoSandbox
 from m2pos.sandbox.onsite import OnSiteSandbox
 from m2pos.sandbox.onsite._errors import OnSiteError
 from tests.engine import invariants
-from tests.engine.conftest import LONG_AGO, Store
 from tests.engine.invariants import Expectation
-from tests.engine.stores import CliProcess, start_cli
+from tests.pos_suite.targets.lightspeed_onsite import OnSiteTarget
+from tests.soak.processes import faults_fired
+from tests.soak.run import Run, SoakShop, open_magento
+from tests.soak.workload import UNKNOWN, VIRTUAL, Planned, plan_orders
 
 from .conftest import PASSWORD, PRIVATE_ID, onsite_credentials
 
@@ -66,182 +61,18 @@ SEED = int(os.environ.get("M2POS_TEST_SEED", random.randrange(1_000_000)))
 ORDERS = int(os.environ.get("M2POS_CRASH_RUN_ORDERS", "1000"))
 TLS = os.environ.get("M2POS_CRASH_RUN_TLS", "1") == "1"
 
-# The Magento catalogue as the OnSite demo data mirrors it (docs/sandbox-onsite.md, "Demo data").
-SIMPLE = (
-    "24-MB01", "24-UB02", "24-UG06", "24-WB04", "ABC/10", "CAP-BASE-NVY", "LAMP/E27-WHT", "MUG-001",
-    "MUG-350/BLK", "NB-A5/DOT", "PEN-GEL-07", "SOCK-WOOL-M", "TEA-EARL-100", "UMB-COMPACT",
-)  # fmt: skip
-CHILDREN = (
-    "MH01-L-Black", "MH01-M-Gray", "MH01-S-Gray", "MJ04-L-Red", "MJ04-XL-Black", "WP07-M-Blue",
-    "WP07-S-Black", "WS12-M-Blue", "WS12-S-Green",
-)  # fmt: skip
-BUNDLES = ("24-WG080", "OFFICE-KIT")
-VIRTUAL = ("GIFTWRAP", "WARRANTY-2Y")
-UNKNOWN = ("HEADPH-BT/2", "CANDLE-SOY-L", "WS12-L-Green")  # not in OnSite: "No Product Found" lines
 HELPERS = ("NO-PRODUCT-FOUND", "SHIPPING", "REFUND")
 NPF = "NO-PRODUCT-FOUND"
 _MARKER = re.compile(r"\[m2pos: (\d+) lines?(?:, (\d+) deposits?)?\]")
 
-# Faults on every route of both sandboxes while m2pos is being killed. Timeouts hang longer than
-# m2pos waits (its timeouts are set to 2 s below).
-# Rates per request, on every route. Magento's faults cost more time (m2pos backs off longer, and
-# the order pages are read one after the other), so its rates are lower.
-FAULTS = {
-    "magento": {
-        "error_rate": 0.01,
-        "rate_limit_rate": 0.003,
-        "timeout_rate": 0.002,
-        "drop_after_commit_rate": 0.01,
-    },
-    "onsite": {
-        "error_rate": 0.01,
-        "rate_limit_rate": 0.003,
-        "timeout_rate": 0.002,
-        "drop_after_commit_rate": 0.015,
-    },
-}
-TIMING = {"retry_after_seconds": 1, "timeout_seconds": 4}
 
-
-# --- the plan: what the shop does ---------------------------------------------------------------
+# --- the sandboxes and m2pos (the soak's machinery, tests/soak/, with OnSite over HTTPS) ----------
 
 
 @dataclass
-class Planned:
-    """One order of the run: how it is placed, and what the shop does with it later."""
-
-    kind: str
-    payment: str
-    guest: bool
-    customer_index: int
-    items: list[dict[str, Any]]
-    coupon: float = 0.0
-    cancel_after_download: bool = False
-    cancel_before_download: bool = False
-    convert: bool = False  # staff turn the OnSite Order into an invoice at the counter
-    refund: str | None = None  # "full" | "partial"
-    return_to_stock: bool = False
-    # What happened:
-    entity_id: int = 0
-    number: str = ""
-    cancelled: bool = False
-    converted: bool = False
-    memo_id: int | None = None
-    memo_number: str = ""
-
-    @property
-    def eligible(self) -> bool:
-        """Auto-Invoice downloads it: paid (authorised for the total, or free) and not cancelled first."""
-        return self.payment in ("authorised", "free") and not self.cancel_before_download
-
-    @property
-    def pending(self) -> bool:
-        """The shop still has something to do with it."""
-        return (
-            (self.cancel_after_download and not self.cancelled)
-            or (self.cancel_before_download and not self.cancelled)
-            or (self.convert and not self.converted)
-            or (self.refund is not None and self.memo_id is None)
-        )
-
-
-def _items(rng: random.Random, kind: str) -> list[dict[str, Any]]:
-    def line(sku: str, most: int = 3) -> dict[str, Any]:
-        return {"sku": sku, "qty": rng.randint(1, most)}
-
-    simple = [line(s) for s in rng.sample(SIMPLE, rng.choice((1, 1, 2, 3)))]
-    if kind == "configurable":
-        return [line(s, 2) for s in rng.sample(CHILDREN, rng.choice((1, 1, 2)))]
-    if kind == "bundle":
-        return [line(rng.choice(BUNDLES), 1)]
-    if kind == "mixed":
-        return [simple[0], line(rng.choice(CHILDREN), 1), line(rng.choice(BUNDLES), 1)]
-    if kind == "virtual":
-        return [line(rng.choice(VIRTUAL), 1), *simple[:1]]
-    if kind == "unknown":
-        return [line(rng.choice(UNKNOWN), 2), *simple[:1]]
-    return simple
-
-
-def plan_orders(rng: random.Random, count: int, *, converts: bool) -> list[Planned]:
-    kinds = ("simple", "configurable", "bundle", "mixed", "virtual", "unknown")
-    payments = ("authorised", "free", "captured", "checkmo", "payment_review")
-    plan = []
-    for _ in range(count):
-        kind = rng.choices(kinds, weights=(38, 22, 12, 10, 6, 12))[0]
-        payment = rng.choices(payments, weights=(84, 4, 4, 6, 2))[0]
-        plan.append(
-            Planned(
-                kind=kind,
-                payment=payment,
-                guest=rng.random() < 0.25,
-                customer_index=rng.randint(1, 80),
-                items=_items(rng, kind),
-                coupon=10.0 if payment != "free" and rng.random() < 0.1 else 0.0,
-            )
-        )
-    paid = [p for p in plan if p.payment == "authorised"]
-    rng.shuffle(paid)
-    cancels = max(2, count // 125)
-    for p in paid[:cancels]:
-        p.cancel_after_download = True
-    rest = paid[cancels:]
-    for p in rest[: max(4, count // 16)]:
-        p.refund = rng.choice(("full", "partial"))
-        p.return_to_stock = rng.random() < 0.5
-    if converts:
-        # Picked up at the counter, some of them refunded afterwards (a return invoice).
-        for p in rest[max(4, count // 16) - max(1, count // 300) :][: max(2, count // 100)]:
-            p.convert = True
-    for p in plan:
-        if p.payment == "checkmo" and rng.random() < 0.3:
-            p.cancel_before_download = True  # unpaid, then cancelled: never downloaded
-    captured = [p for p in plan if p.payment == "captured"]
-    for p in captured[: max(1, len(captured) // 5)]:
-        p.refund, p.return_to_stock = "full", True  # a memo of an order m2pos never downloaded
-    return plan
-
-
-# --- the sandboxes and m2pos --------------------------------------------------------------------
-
-
-class InvoiceGate:
-    """Magento refuses to invoice the orders in ``held`` (as for an order on hold), so that they stay in
-    OnSite uninvoiced until the shop cancels them: the orders "cancelled after download"."""
-
-    _PATH = re.compile(r"/V1/order/(\d+)/invoice$")
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.held: set[int] = set()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = self._PATH.search(scope.get("path", "")) if scope["type"] == "http" else None
-        if match and scope["method"] == "POST" and int(match.group(1)) in self.held:
-            body = json.dumps(
-                {
-                    "message": "An invoice cannot be created when an order has a status of %1",
-                    "parameters": ["holded"],
-                }
-            ).encode()
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": 400, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return
-        await self.app(scope, receive, send)
-
-
-@dataclass
-class Shop:
-    store: Store  # the settings file, ledger and Magento side (tests/engine/conftest.py)
-    magento: MagentoSandbox
+class Shop(SoakShop):
     onsite: OnSiteSandbox
-    gate: InvoiceGate
     mode: str  # download_orders_as
-
-    @property
-    def mc(self) -> Any:
-        return self.magento.control
 
     @property
     def oc(self) -> Any:
@@ -250,39 +81,18 @@ class Shop:
 
 @contextmanager
 def open_shop(directory: Path, mode: str) -> Iterator[Shop]:
-    directory.mkdir(parents=True, exist_ok=True)
-    magento = MagentoSandbox(orders=0)
     onsite = OnSiteSandbox(products=20, seed=1, credentials=onsite_credentials())
-    for sku in on_both_sides(magento, onsite):
-        onsite.control.set_stock(sku, 400)  # a shop with stock: availability stays positive
-    gate = InvoiceGate(magento.app)
     try:
-        with serve_in_thread(gate) as url, serve_in_thread(onsite.app, tls=TLS) as onsite_url:
-            store = Store(sandbox=magento, url=url, directory=directory)
+        with open_magento(directory) as (store, magento, gate), serve_in_thread(onsite.app, tls=TLS) as url:
+            for sku in on_both_sides(magento, onsite):
+                onsite.control.set_stock(sku, 400)  # a shop with stock: availability stays positive
             options: dict[str, Any] = {"download_orders_as": mode}
             if mode == "order":
                 options |= {"reserve_order_inventory": True, "create_order_deposits": True}
             store.configure(
-                magento={
-                    "base_url": url,
-                    "consumer_key": DEMO_CREDENTIALS.consumer_key,
-                    "consumer_secret": DEMO_CREDENTIALS.consumer_secret,
-                    "access_token": DEMO_CREDENTIALS.access_token,
-                    "access_token_secret": DEMO_CREDENTIALS.access_token_secret,
-                    "requests_per_second": 1000,
-                    "timeout_seconds": 2,
-                },
-                orders={
-                    "start_date": LONG_AGO,
-                    "poll_interval_seconds": 1,
-                    "overlap_seconds": 5,
-                    "retry_base_seconds": 0.2,
-                    "retry_max_seconds": 1,
-                    "max_attempts": 100,
-                },
                 pos={
                     "kind": "lightspeed_onsite",
-                    "base_url": f"{onsite_url}/api/",
+                    "base_url": f"{url}/api/",
                     "username": "lightspeed",
                     "password": PASSWORD,
                     "app_id": "com.example.m2pos",
@@ -292,39 +102,12 @@ def open_shop(directory: Path, mode: str) -> Iterator[Shop]:
                     "requests_per_second": 1000,
                     "timeout_seconds": 2,
                 },
-                state={"database_url": f"sqlite:///{directory / 'ledger.db'}"},
                 **{"pos.lightspeed_onsite": options},
             )
-            yield Shop(store, magento, onsite, gate, mode)
+            target = OnSiteTarget(onsite, url, directory, options)
+            yield Shop(store, magento, target, gate, onsite, mode)
     finally:
-        magento.close()
         onsite.close()
-
-
-class Real:
-    """``python -m m2pos.cli``, as a merchant starts it (the forked ones skip Python's start-up)."""
-
-    def __init__(self, store: Store, *args: str) -> None:
-        self.log = store.directory / "m2pos-real.log"
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "m2pos.cli", "--config", str(store.config_path), *args],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        self.process.kill()
-
-    def wait(self, timeout: float = 120) -> int:
-        return self.process.wait(timeout)
-
-    def output(self) -> str:
-        return self.log.read_text()
 
 
 def on_both_sides(magento: MagentoSandbox, onsite: OnSiteSandbox) -> list[str]:
@@ -340,178 +123,23 @@ def on_both_sides(magento: MagentoSandbox, onsite: OnSiteSandbox) -> list[str]:
     return out
 
 
-# --- the run ------------------------------------------------------------------------------------
+class OnSiteRun(Run):
+    """The soak's run, with what OnSite staff do: convert Orders to invoices at the counter; and a
+    document counts as made once it holds everything its notes' marker says."""
 
-
-@dataclass
-class Run:
     shop: Shop
-    rng: random.Random
-    plan: list[Planned]
-    placed: int = 0
-    started: int = 0
-    kills: int = 0
-    exits: Counter[int] = field(default_factory=Counter)
-    outputs: list[Path] = field(default_factory=list)
-    with_faults: str = ""
 
-    def place(self, count: int) -> None:
-        mc = self.shop.mc
-        for p in self.plan[self.placed : self.placed + count]:
-            order = mc.place_order(
-                p.kind if p.kind in ("simple", "configurable", "bundle", "mixed", "virtual") else "simple",
-                items=p.items,
-                payment=p.payment,
-                guest=p.guest,
-                customer_index=p.customer_index,
-                coupon_percent=p.coupon,
-            )
-            p.entity_id, p.number = int(order["entity_id"]), str(order["increment_id"])
-            if p.cancel_after_download:
-                self.shop.gate.held.add(p.entity_id)
-        self.placed = min(len(self.plan), self.placed + count)
-
-    def act(self) -> None:
-        """What the shop does between two kills, for the orders where the time has come."""
-        mc, oc = self.shop.mc, self.shop.oc
-        for p in self.plan[: self.placed]:
-            if not p.pending:
-                continue
-            if p.cancel_before_download and not p.cancelled:
-                p.cancelled = bool(mc.cancel(p.entity_id))
-                assert p.cancelled, f"order {p.number} could not be cancelled"
-                continue
-            document = self._complete_document(p.number)
-            if p.cancel_after_download and not p.cancelled and document is not None:
-                p.cancelled = bool(mc.cancel(p.entity_id))
-                assert p.cancelled, f"order {p.number} could not be cancelled"
-                continue
-            invoiced = p.eligible and D(str(mc.get_order(p.entity_id).get("total_invoiced") or 0)) > 0
-            if p.convert and not p.converted and invoiced and document is not None:
-                oc.convert_order(document["id"])
-                p.converted = True
-                continue  # refunded (if planned) at a later round
-            if p.refund is not None and p.memo_id is None and (invoiced or p.payment == "captured"):
-                if p.convert and not p.converted:
-                    continue
-                self._refund(p)
-
-    def _complete_document(self, number: str) -> dict[str, Any] | None:
+    def document_made(self, p: Planned) -> dict[str, Any] | None:
         oc = self.shop.oc
-        documents = oc.orders(number) if self.shop.mode == "order" else oc.invoices(number)
+        documents = oc.orders(p.number) if self.shop.mode == "order" else oc.invoices(p.number)
         return next((d for d in documents if not d["voided"] and complete(d)), None)
 
-    def _refund(self, p: Planned) -> None:
-        mc = self.shop.mc
-        order = mc.get_order(p.entity_id)
-        items: list[dict[str, Any]] = []
-        shipping: float | None = None
-        if p.refund == "partial":
-            rows = [
-                r
-                for r in order["items"]
-                if r.get("parent_item_id") is None and r["product_type"] != "bundle" and r["qty_ordered"] > 1
-            ]
-            if rows:
-                items, shipping = [{"order_item_id": rows[0]["item_id"], "qty": 1}], 0.0
-            else:
-                p.refund = "full"  # nothing to refund in part: one of everything
-        p.memo_id = mc.refund(
-            p.entity_id, items=items, return_to_stock=p.return_to_stock, shipping_amount=shipping
-        )
-        memo = self.shop.magento.backend.get_document(CREDITMEMOS, p.memo_id)
-        p.memo_number = str(memo["increment_id"])
-
-    def start(self, args: tuple[str, ...]) -> CliProcess | Real:
-        self.started += 1
-        if self.started == 1:
-            return Real(self.shop.store, *args)
-        process = start_cli(self.shop.store, *args)
-        self.outputs.append(process.log)
-        return process
-
-    def finish(self, process: CliProcess | Real, *, kill: bool) -> None:
-        if kill and process.alive:
-            process.kill()
-            self.kills += 1
-        code = process.wait(timeout=120)
-        self.exits[code] += 1
-        assert code in (0, 1, -signal.SIGKILL), f"m2pos ended with {code}:\n{process.output()[-3000:]}"
-
-    def faulty_phase(self, seconds: float) -> None:
-        """Orders arrive steadily (all of them within the first two thirds of the phase) while m2pos is
-        killed at random moments and both sides misbehave."""
-        shop = self.shop
-        for control, side, offset in ((shop.mc, "magento", 1), (shop.oc, "onsite", 2)):
-            control.set_faults(**FAULTS[side], **TIMING, seed=SEED * 10 + offset)
-        started = time.monotonic()
-        deadline = started + seconds
-        process: CliProcess | Real | None = None
-        while time.monotonic() < deadline:
-            due = len(self.plan) * (time.monotonic() - started) / (seconds * 2 / 3)
-            self.place(max(0, min(len(self.plan), round(due) + 1) - self.placed))
-            self.act()
-            if process is None:
-                process = self.start(("run",) if self.rng.random() < 0.7 else ("sync", "--once"))
-            # Mostly short lives (killed within the first cycle), sometimes a few cycles.
-            time.sleep(self.rng.uniform(0.2, 3.0) if self.rng.random() < 0.7 else self.rng.uniform(3.0, 8.0))
-            if not process.alive:
-                self.finish(process, kill=False)
-                process = None
-            elif self.rng.random() < 0.8:
-                self.finish(process, kill=True)
-                process = None
-            if self.placed == len(self.plan) and not any(p.pending for p in self.plan):
-                break
-        if process is not None:
-            self.finish(process, kill=True)
-        shop.mc.reset_faults()
-        shop.oc.reset_faults()
-        self.with_faults = self._progress()
-
-    def _progress(self) -> str:
-        """What m2pos got done so far: documents, credit memos, stock writes to Magento."""
-        oc = self.shop.oc
-        documents = oc.orders() if self.shop.mode == "order" else oc.invoices()
-        made = sum(1 for d in documents if complete(d) and d.get("returned_invoice_id") is None)
-        ledger = self.shop.store.ledger()
-        try:
-            memos = ledger.credit_memo_counts().get(OrderStatus.TRANSFERRED, 0)
-        finally:
-            ledger.close()
-        pushes = self.shop.mc.count("POST /V1/inventory/source-items")
-        return f"{made} documents made, {memos} credit memos carried, {pushes} stock writes to Magento"
-
-    def quiet_phase(self, cycles: int = 20) -> int:
-        """No faults, no kills: cycles until nothing is left to do, then one more for the stock."""
-        self.place(len(self.plan))
-        for n in range(1, cycles + 1):
-            self.act()
-            self.finish(self.start(("sync", "--once")), kill=False)
-            if not any(p.pending for p in self.plan) and self._settled():
-                self.finish(self.start(("sync", "--once")), kill=False)  # the quiet cycle
-                return n + 1
-        raise AssertionError(f"not settled after {cycles} quiet cycles (seed {SEED}):\n{self._unsettled()}")
-
-    def _settled(self) -> bool:
-        return not self._unsettled()
-
-    def _unsettled(self) -> str:
-        ledger = self.shop.store.ledger()
-        try:
-            orders = ledger.order_counts()
-            memos = ledger.credit_memo_counts()
-            intents = ledger.open_intents()
-        finally:
-            ledger.close()
-        # An order needing attention is final (the checks name it), except while the shop has yet to
-        # cancel it (an order whose invoice Magento refused, see InvoiceGate).
-        busy = (OrderStatus.PENDING, OrderStatus.FAILED)
-        left = {k: v for k, v in orders.items() if k in busy}
-        memos_left = {k: v for k, v in memos.items() if k in (*busy, OrderStatus.WAITING)}
-        if not left and not memos_left and not intents:
-            return ""
-        return f"orders {left}, credit memos {memos_left}, open intents {len(intents)}"
+    def counter_action(self, p: Planned, document: Any | None, invoiced: bool) -> bool:
+        if p.convert and not p.converted and invoiced and document is not None:
+            self.shop.oc.convert_order(document["id"])
+            p.converted = True
+            return True  # refunded (if planned) at a later round
+        return False
 
 
 # --- the checks ---------------------------------------------------------------------------------
@@ -835,22 +463,12 @@ def _fmt(quantities: dict[str, Decimal]) -> str:
     return "{" + ", ".join(f"{k}: {format(v.normalize(), 'f')}" for k, v in sorted(quantities.items())) + "}"
 
 
-def faults_fired(control: Any) -> Counter[str]:
-    names = {"500": "5xx", "429": "429", "504": "timeouts", "499": "timeouts", "0": "dropped after commit"}
-    fired: Counter[str] = Counter()
-    for statuses in control.counters()["statuses"].values():
-        for status, n in statuses.items():
-            if status in names:
-                fired[names[status]] += n
-    return fired
-
-
 def crash_fault_run(directory: Path, mode: str, orders: int, seconds: float) -> None:
     rng = random.Random(SEED)
     started = time.monotonic()
     with open_shop(directory, mode) as shop:
         plan = plan_orders(rng, orders, converts=mode == "order")
-        run = Run(shop, rng, plan)
+        run = OnSiteRun(shop, rng, plan, SEED)
         run.faulty_phase(seconds)
         faulty = time.monotonic() - started
         magento_faults, onsite_faults = faults_fired(shop.mc), faults_fired(shop.oc)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from m2pos.sandbox._faults import FaultSwitches
+
 
 @dataclass(frozen=True)
 class SeenLine:
@@ -46,7 +48,16 @@ class PosUnderTest(Protocol):
         """Every document m2pos made for this Magento order number (not counting returns)."""
         ...
 
+    @property
+    def switches(self) -> FaultSwitches:
+        """The sandbox's fault and counter switches."""
+        ...
+
     def credit_memo_carried(self, order_reference: str, memo_reference: str) -> bool: ...
+
+    def returns(self, memo_reference: str) -> int:
+        """How many return documents carry this credit memo (0 where it lowered an open document)."""
+        ...
 
     def restocked(self, memo_reference: str) -> Mapping[str, Decimal]:
         """SKU → quantity that the credit memo's return put back into stock (empty: none)."""

@@ -141,6 +141,38 @@ class Counters:
             self._statuses.clear()
 
 
+class FaultSwitches:
+    """The fault and counter switches of every sandbox's control interface (in process, and over the
+    sandbox's ``/_sandbox/`` routes where it has them): one set of names for every emulated system."""
+
+    _faults: FaultInjector
+    _counters: Counters
+
+    def faults(self) -> dict[str, Any]:
+        return self._faults.settings.as_dict()
+
+    def set_faults(self, **changes: Any) -> dict[str, Any]:
+        """Change some fault settings; the random draws start again from ``seed`` (reproducible)."""
+        self._faults.settings.update(changes)
+        self._faults.reseed()
+        return self.faults()
+
+    def reset_faults(self) -> dict[str, Any]:
+        self._faults.replace(FaultSettings())
+        return self.faults()
+
+    def counters(self) -> dict[str, Any]:
+        return self._counters.snapshot()
+
+    def count(self, key: str) -> int:
+        """Requests seen for one route key, e.g. ``"GET /V1/orders"``."""
+        return self._counters.get(key)
+
+    def reset_counters(self) -> dict[str, Any]:
+        self._counters.reset()
+        return self._counters.snapshot()
+
+
 # -- applying the faults to an ASGI request ---------------------------------------------------------
 
 

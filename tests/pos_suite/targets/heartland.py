@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from m2pos.sandbox._faults import FaultSwitches
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.heartland import DEMO_TOKEN, HeartlandSandbox
 from tests.pos_suite.target import SeenDocument, SeenLine
@@ -56,6 +57,13 @@ class HeartlandTarget:
                 SeenDocument(str(order["id"]), "sales_order", cancelled, tuple(lines), customer["email"])
             )
         return out
+
+    @property
+    def switches(self) -> FaultSwitches:
+        return self.sandbox.control
+
+    def returns(self, memo_reference: str) -> int:
+        return len(self._tickets(f"CM-{memo_reference}"))
 
     def credit_memo_carried(self, order_reference: str, memo_reference: str) -> bool:
         """A completed return ticket; or, on an order not invoiced, the order lowered to what Magento

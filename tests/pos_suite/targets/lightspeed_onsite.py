@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from m2pos.sandbox._faults import FaultSwitches
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.onsite import DEMO_ONSITE_CREDENTIALS, OnSiteSandbox
 from tests.pos_suite.target import SeenDocument, SeenLine
@@ -47,6 +48,13 @@ class OnSiteTarget:
         found = control.orders(reference) + control.invoices(reference)
         return [_seen(d, self._returned(d)) for d in found if d.get("returned_invoice_id") is None]
 
+    @property
+    def switches(self) -> FaultSwitches:
+        return self.sandbox.control
+
+    def returns(self, memo_reference: str) -> int:
+        return len(self._returns(f"CM-{memo_reference}"))
+
     def credit_memo_carried(self, order_reference: str, memo_reference: str) -> bool:
         """A return invoice; or, on an Order still open (nothing left the shop), the Order lowered to
         what Magento still sells: nothing, after the suite's full refunds."""
@@ -65,9 +73,12 @@ class OnSiteTarget:
 
     def available(self, sku: str) -> Decimal | None:
         try:
+            flags = self.sandbox.control.product(sku)["flags"]
             inventory = self.sandbox.control.inventory(sku)
         except Exception:  # noqa: BLE001 - not a product of this POS
             return None
+        if not flags.get("inventoried") or flags.get("master_model"):
+            return None  # a service or a matrix master: no stock of its own
         return Decimal(inventory["total"]) - Decimal(inventory["reserved"])
 
     def _returns(self, import_id: str) -> list[dict[str, Any]]:

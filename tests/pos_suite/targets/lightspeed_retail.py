@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from m2pos.sandbox._faults import FaultSwitches
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.lightspeed_retail import RetailSandbox
 from tests.pos_suite.target import SeenDocument, SeenLine
@@ -71,6 +72,13 @@ class RetailTarget:
                 )
             )
         return out
+
+    @property
+    def switches(self) -> FaultSwitches:
+        return self.sandbox.control
+
+    def returns(self, memo_reference: str) -> int:
+        return len(self.sandbox.control.sales(f"CM-{memo_reference}"))
 
     def credit_memo_carried(self, order_reference: str, memo_reference: str) -> bool:
         """A refund sale; or, on a quote (nothing left the shop), the quote lowered to what Magento

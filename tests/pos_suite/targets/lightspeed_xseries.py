@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from m2pos.sandbox._faults import FaultSwitches
 from m2pos.sandbox._serve import serve_in_thread
 from m2pos.sandbox.lightspeed_xseries import XSeriesSandbox
 from tests.pos_suite.target import SeenDocument, SeenLine
@@ -38,7 +39,7 @@ class XSeriesTarget:
         }
 
     def _sales(self, number: str) -> list[dict[str, Any]]:
-        return [s for s in self.sandbox.control.sales() if s["invoice_number"] == number]
+        return self.sandbox.backend.search_sales(number)
 
     def _sku(self, product_id: str) -> str:
         return str(self.sandbox.backend.products[product_id]["sku"])
@@ -65,6 +66,13 @@ class XSeriesTarget:
                 )
             )
         return out
+
+    @property
+    def switches(self) -> FaultSwitches:
+        return self.sandbox.control
+
+    def returns(self, memo_reference: str) -> int:
+        return len(self._sales(f"CM-{memo_reference}"))
 
     def credit_memo_carried(self, order_reference: str, memo_reference: str) -> bool:
         return bool(self._sales(f"CM-{memo_reference}"))

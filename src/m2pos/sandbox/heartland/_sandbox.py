@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from m2pos.sandbox._faults import Counters, FaultInjector, FaultSettings
+from m2pos.sandbox._faults import Counters, FaultInjector, FaultSettings, FaultSwitches
 from m2pos.sandbox.heartland._app import build_app
 from m2pos.sandbox.heartland._backend import Backend, Config
 
@@ -14,24 +14,9 @@ DEMO_TOKEN = "heartland-sandbox-token"  # noqa: S105 - the demo token, printed a
 ONLINE_LOCATION_ID = 1
 
 
-class Control:
+class Control(FaultSwitches):
     def __init__(self, backend: Backend, faults: FaultInjector, counters: Counters) -> None:
         self.backend, self._faults, self._counters = backend, faults, counters
-
-    def set_faults(self, **changes: Any) -> dict[str, Any]:
-        self._faults.settings.update(changes)
-        self._faults.reseed()
-        return self._faults.settings.as_dict()
-
-    def reset_faults(self) -> dict[str, Any]:
-        self._faults.replace(FaultSettings())
-        return self._faults.settings.as_dict()
-
-    def counters(self) -> dict[str, Any]:
-        return self._counters.snapshot()
-
-    def count(self, key: str) -> int:
-        return self._counters.get(key)
 
     def item(self, public_id: str) -> dict[str, Any]:
         b = self.backend
@@ -52,17 +37,23 @@ class Control:
 
     def orders(self, reference: str | None = None, key: str = "magento_order_number") -> list[dict[str, Any]]:
         b = self.backend
-        with b.lock:
-            found = [b.render_order(o) for o in b.s.orders.values()]
-        return [o for o in found if reference is None or o["custom"].get(key) == reference]
+        with b.lock:  # filtered before rendering: a soak asks for one order among thousands
+            return [
+                b.render_order(o)
+                for o in b.s.orders.values()
+                if reference is None or o["custom"].get(key) == reference
+            ]
 
     def tickets(
         self, reference: str | None = None, key: str = "magento_order_number"
     ) -> list[dict[str, Any]]:
         b = self.backend
         with b.lock:
-            found = [b.ticket(t) for t in b.s.tickets]
-        return [t for t in found if reference is None or t["custom"].get(key) == reference]
+            return [
+                b.ticket(t)
+                for t, raw in b.s.tickets.items()
+                if reference is None or raw["custom"].get(key) == reference
+            ]
 
     def invoices(self, order_id: int) -> list[dict[str, Any]]:
         with self.backend.lock:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from m2pos.sandbox._faults import Counters, FaultInjector, FaultSettings
+from m2pos.sandbox._faults import Counters, FaultInjector, FaultSettings, FaultSwitches
 from m2pos.sandbox.lightspeed_retail._app import RetailApp
 from m2pos.sandbox.lightspeed_retail._bucket import LeakyBucket
 from m2pos.sandbox.lightspeed_retail._render import sale_json
@@ -83,12 +83,13 @@ class RetailSandbox:
         """Nothing to release (the data lives in memory); kept for symmetry with other sandboxes."""
 
 
-class RetailControl:
+class RetailControl(FaultSwitches):
     """What tests and the demo inspect or change, without going through the API (no bucket cost)."""
 
     def __init__(self, sandbox: RetailSandbox) -> None:
         self.sandbox = sandbox
         self.store = sandbox.store
+        self._faults, self._counters = sandbox.injector, sandbox.counters
 
     def sales(self, reference: str | None = None) -> list[dict[str, Any]]:
         with self.store.lock:
@@ -156,9 +157,6 @@ class RetailControl:
     def archive_item(self, sku: str) -> None:
         with self.store.lock:
             self.store.items[self.item_id(sku)].archived = True
-
-    def count(self, key: str) -> int:
-        return self.sandbox.counters.get(key)
 
     def requests(self) -> int:
         return int(self.sandbox.counters.snapshot()["total"])

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from m2pos.sandbox._faults import Counters, FaultInjector, FaultSettings
+from m2pos.sandbox._faults import Counters, FaultInjector, FaultSettings, FaultSwitches
 from m2pos.sandbox.lightspeed_xseries._app import XSeriesEndpoint, build_app
 from m2pos.sandbox.lightspeed_xseries._backend import Backend
 from m2pos.sandbox.lightspeed_xseries._window import RequestWindow
@@ -16,11 +16,12 @@ from m2pos.sandbox.lightspeed_xseries._window import RequestWindow
 DEMO_TOKEN = "lsxs_pt_demo-personal-token-0123456789"  # noqa: S105 (the sandbox's demo personal token)
 
 
-class Control:
+class Control(FaultSwitches):
     """Set-up and inspection for tests, in process and over ``/_sandbox/<method>``."""
 
     def __init__(self, sandbox: XSeriesSandbox) -> None:
         self._s = sandbox
+        self._faults, self._counters = sandbox._injector, sandbox.counters
 
     def info(self) -> dict[str, Any]:
         b = self._s.backend
@@ -57,19 +58,12 @@ class Control:
         with self._s.backend.lock:
             self._s.backend.sales[sale_id]["status"] = status
 
-    def set_faults(self, **changes: Any) -> dict[str, Any]:
-        self._s.faults.update(changes)
-        return self._s.faults.as_dict()
-
     def counters(self) -> dict[str, Any]:
         return {**self._s.counters.snapshot(), "refused_by_window": self._s.window.refused}
 
-    def count(self, key: str) -> int:
-        return self._s.counters.get(key)
-
-    def reset_counters(self) -> None:
-        self._s.counters.reset()
+    def reset_counters(self) -> dict[str, Any]:
         self._s.window.refused = 0
+        return super().reset_counters()
 
 
 class XSeriesSandbox:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from m2pos.sandbox._faults import Counters, FaultInjector, FaultSettings
+from m2pos.sandbox._faults import Counters, FaultInjector, FaultSwitches
 from m2pos.sandbox.magento._backend import Backend
 from m2pos.sandbox.magento._datagen import OrderRequest
 from m2pos.sandbox.magento._errors import MagentoError
@@ -31,7 +31,7 @@ CONFIG_FLAGS = (
 )
 
 
-class Control:
+class Control(FaultSwitches):
     """In-process control API (the HTTP interface calls exactly these methods)."""
 
     def __init__(self, backend: Backend, faults: FaultInjector, counters: Counters) -> None:
@@ -145,34 +145,11 @@ class Control:
                 setattr(self._backend.config, key, bool(value))
         return self.config()
 
-    def counters(self) -> dict[str, Any]:
-        return self._counters.snapshot()
-
-    def count(self, key: str) -> int:
-        """Requests seen for one ``"METHOD /V1/template"`` key, e.g. ``"GET /V1/orders"``."""
-        return self._counters.get(key)
-
-    def reset_counters(self) -> dict[str, Any]:
-        self._counters.reset()
-        return self._counters.snapshot()
-
     def stock(self, sku: str | None = None) -> list[Doc]:
         return self._backend.stock(sku)
 
     def stock_movements(self, sku: str | None = None) -> list[dict[str, Any]]:
         return self._backend.movements(sku)
-
-    def faults(self) -> dict[str, Any]:
-        return self._faults.settings.as_dict()
-
-    def set_faults(self, **changes: Any) -> dict[str, Any]:
-        self._faults.settings.update(changes)
-        self._faults.reseed()
-        return self.faults()
-
-    def reset_faults(self) -> dict[str, Any]:
-        self._faults.replace(FaultSettings())
-        return self.faults()
 
     def admin_token(self) -> str:
         """A valid admin Bearer token, whatever the 2FA setting."""

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from m2pos.sandbox._faults import Counters, FaultInjector, FaultSettings
+from m2pos.sandbox._faults import Counters, FaultInjector, FaultSwitches
 from m2pos.sandbox.onsite._backend import OnSiteConfig
 from m2pos.sandbox.onsite._errors import OnSiteError
 from m2pos.sandbox.onsite._routes import Server, route_keys
@@ -32,7 +32,7 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-class Control:
+class Control(FaultSwitches):
     """In-process control API (the HTTP interface calls exactly these methods)."""
 
     def __init__(self, server: Server, faults: FaultInjector, counters: Counters) -> None:
@@ -98,29 +98,6 @@ class Control:
         return self._server.sessions.clear_locks()
 
     # -- counters and faults ---------------------------------------------------------------------
-
-    def counters(self) -> dict[str, Any]:
-        return self._counters.snapshot()
-
-    def count(self, key: str) -> int:
-        """Requests seen for one route key, e.g. ``"GET /api/products/"``."""
-        return self._counters.get(key)
-
-    def reset_counters(self) -> dict[str, Any]:
-        self._counters.reset()
-        return self._counters.snapshot()
-
-    def faults(self) -> dict[str, Any]:
-        return self._faults.settings.as_dict()
-
-    def set_faults(self, **changes: Any) -> dict[str, Any]:
-        self._faults.settings.update(changes)
-        self._faults.reseed()
-        return self.faults()
-
-    def reset_faults(self) -> dict[str, Any]:
-        self._faults.replace(FaultSettings())
-        return self.faults()
 
     # -- documents -------------------------------------------------------------------------------
 
