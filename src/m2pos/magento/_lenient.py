@@ -109,7 +109,7 @@ def _identity(raw: Any) -> tuple[int | None, str | None]:
     increment_id = raw.get("increment_id")
     try:
         number = int(entity_id) if entity_id is not None and not isinstance(entity_id, bool) else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         number = None
     text = str(increment_id) if isinstance(increment_id, str | int) and increment_id != "" else None
     return number, text

@@ -14,11 +14,12 @@ Choices, all following how Magento answers (domain notes §5–§8):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from m2pos.magento._lines import LineComponent, Row, SaleLine, merge_rows
 
@@ -80,8 +81,25 @@ def _none_to_empty(value: Any) -> Any:
 
 
 Timestamp = Annotated[datetime | None, BeforeValidator(parse_magento_datetime)]
-Money = Annotated[Decimal, BeforeValidator(_none_to_zero)]
-Qty = Annotated[Decimal, BeforeValidator(_none_to_zero)]
+# Magento keeps amounts in decimal(20,4) and quantities in decimal(12,4) columns: anything beyond that
+# (1e30, 1e-9) cannot have come from a real store and would break the line arithmetic, so it is this
+# field's error rather than an exception later.
+_MONEY_LIMIT, _QTY_LIMIT, _PLACES = Decimal("1e16"), Decimal("1e8"), -4
+
+
+def _magento_column(limit: Decimal) -> Callable[[Decimal], Decimal]:
+    def check(value: Decimal) -> Decimal:
+        if not value.is_finite() or abs(value) >= limit:
+            raise ValueError(f"beyond what Magento stores (at most {limit:.0e} in magnitude)")
+        if value and value.normalize().as_tuple().exponent < _PLACES:  # type: ignore[operator]
+            raise ValueError("more than 4 decimal places, which Magento does not store")
+        return value
+
+    return check
+
+
+Money = Annotated[Decimal, BeforeValidator(_none_to_zero), AfterValidator(_magento_column(_MONEY_LIMIT))]
+Qty = Annotated[Decimal, BeforeValidator(_none_to_zero), AfterValidator(_magento_column(_QTY_LIMIT))]
 Flag = Annotated[bool, BeforeValidator(_none_to_false)]
 
 
