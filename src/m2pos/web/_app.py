@@ -459,6 +459,9 @@ def _fields_of(form: FormData) -> dict[str, list[str]]:
 def _local(target: str) -> str:
     """Only a path on this site: a login link must not send anyone elsewhere."""
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # Browsers read a backslash as "/" and drop tabs and newlines, so "/<backslash>evil.example"
+    # would leave the site once anything stopped percent-encoding it.
+    odd = "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
+    if odd or parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return "/status"
     return target
