@@ -203,7 +203,8 @@ class Run:
         if kill and process.alive:
             process.kill()
             self.kills += 1
-        code = process.wait(timeout=120)
+        # Long enough for a POS's rate-limit wait: X-Series' request window is 5 minutes.
+        code = process.wait(timeout=420)
         self.exits[code] += 1
         assert code in (0, 1, -signal.SIGKILL), f"m2pos ended with {code}:\n{process.output()[-3000:]}"
 
