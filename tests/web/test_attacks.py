@@ -181,6 +181,15 @@ def test_an_unknown_user_and_a_wrong_password_look_the_same(site: ConsoleSite) -
     assert "Wrong user name or password." in unknown.text and "Wrong user name or password." in wrong.text
 
 
+def _refused_as_session(site: ConsoleSite, cookie: str, csrf: str, page: str = "/settings") -> None:
+    """With ``cookie`` as its session, a browser is sent to the login from ``page`` and may not post."""
+    with site.client() as browser:
+        browser.cookies.set("m2pos_session", cookie)
+        assert browser.get(page).status_code == 303
+        posted = browser.post("/settings", data={"csrf_token": csrf, "orders__mode": "wait_for_invoice"})
+        assert posted.status_code == 401
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
@@ -199,11 +208,7 @@ def test_a_tampered_session_cookie_is_refused(site: ConsoleSite, tamper: Any) ->
     client, csrf = site.logged_in_client()
     real = client.cookies["m2pos_session"]
     assert client.get("/settings").status_code == 200  # the real one works: the refusals below mean something
-    with site.client() as attacker:
-        attacker.cookies.set("m2pos_session", tamper(real))
-        assert attacker.get("/settings").status_code == 303
-        posted = attacker.post("/settings", data={"csrf_token": csrf, "orders__mode": "wait_for_invoice"})
-        assert posted.status_code == 401
+    _refused_as_session(site, tamper(real), csrf)
     assert site.console.store.saved_settings() == []
 
 
@@ -218,11 +223,7 @@ def test_a_cookie_replayed_after_logout_cannot_post(site: ConsoleSite) -> None:
         for k, v in logged_out.headers.multi_items()
         if k == "set-cookie"
     ), "the logout does not clear the cookie in the browser"
-    with site.client() as replay:
-        replay.cookies.set("m2pos_session", old)
-        assert replay.get("/connections").status_code == 303
-        refused = replay.post("/settings", data={"csrf_token": csrf, "orders__mode": "wait_for_invoice"})
-        assert refused.status_code == 401
+    _refused_as_session(site, old, csrf, page="/connections")
     assert site.console.store.saved_settings() == []
 
 
@@ -237,14 +238,7 @@ def test_an_expired_session_is_refused_by_the_server(site: ConsoleSite) -> None:
     with site.client() as client:
         client.cookies.set("m2pos_session", live)
         assert client.get("/settings").status_code == 200  # the same row, not expired, works
-        client.cookies.set("m2pos_session", token)
-        assert client.get("/settings").status_code == 303
-        assert (
-            client.post(
-                "/settings", data={"csrf_token": csrf, "orders__mode": "wait_for_invoice"}
-            ).status_code
-            == 401
-        )
+    _refused_as_session(site, token, csrf)
 
 
 def test_a_session_of_another_console_is_refused(site: ConsoleSite, tmp_path: Path) -> None:
@@ -258,15 +252,7 @@ def test_a_session_of_another_console_is_refused(site: ConsoleSite, tmp_path: Pa
             client, csrf = other.logged_in_client()
             assert client.get("/settings").status_code == 200
             foreign = client.cookies["m2pos_session"]
-    with site.client() as attacker:
-        attacker.cookies.set("m2pos_session", foreign)
-        assert attacker.get("/settings").status_code == 303
-        assert (
-            attacker.post(
-                "/settings", data={"csrf_token": csrf, "orders__mode": "wait_for_invoice"}
-            ).status_code
-            == 401
-        )
+    _refused_as_session(site, foreign, csrf)
 
 
 def test_a_planted_session_cookie_is_replaced_at_login(site: ConsoleSite) -> None:
