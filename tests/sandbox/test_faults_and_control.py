@@ -73,6 +73,20 @@ def test_latency(magento: Magento) -> None:
     assert time.monotonic() - start < 1.5
 
 
+def test_a_slow_answer_is_late_but_processed(magento: Magento) -> None:
+    magento.sandbox.control.set_faults(slow_next=1, slow_ms=800, route="GET /V1/orders")
+    start = time.monotonic()
+    magento.get("/V1/orders/1")  # another route: not slowed, not counted as slow
+    assert magento.get("/V1/orders", PAGE).status_code == 200
+    assert time.monotonic() - start >= 0.8
+    start = time.monotonic()
+    assert magento.get("/V1/orders", PAGE).status_code == 200  # only the next one was slow
+    assert time.monotonic() - start < 0.8
+    statuses = magento.sandbox.control.counters()["statuses"]
+    assert statuses["GET /V1/orders"] == {"slow": 1, "200": 2}
+    assert "slow" not in statuses["GET /V1/orders/{id}"]
+
+
 def test_error_next_and_route_pattern(magento: Magento) -> None:
     magento.sandbox.control.set_faults(error_next=2, route="GET /V1/orders")
     assert magento.get("/V1/orders/1").status_code == 404  # another route: untouched

@@ -24,16 +24,26 @@ FAULTS = {
         "rate_limit_rate": 0.003,
         "timeout_rate": 0.002,
         "drop_after_commit_rate": 0.01,
+        "slow_rate": 0.01,
     },
     "pos": {
         "error_rate": 0.01,
         "rate_limit_rate": 0.003,
         "timeout_rate": 0.002,
         "drop_after_commit_rate": 0.015,
+        "slow_rate": 0.01,
     },
 }
-TIMING = {"retry_after_seconds": 1, "timeout_seconds": 4}
-_FIRED = {"500": "5xx", "429": "429", "504": "timeouts", "499": "timeouts", "0": "dropped after commit"}
+# A slow answer (1.5 s) stays within m2pos's 2 s timeouts: late, not lost.
+TIMING = {"retry_after_seconds": 1, "timeout_seconds": 4, "slow_ms": 1500}
+_FIRED = {
+    "500": "5xx",
+    "429": "429",
+    "504": "timeouts",
+    "499": "timeouts",
+    "0": "dropped after commit",
+    "slow": "slow",
+}
 
 
 def faults_fired(switches: FaultSwitches) -> Counter[str]:

@@ -203,7 +203,8 @@ class Run:
         if kill and process.alive:
             process.kill()
             self.kills += 1
-        # Long enough for a POS's rate-limit wait: X-Series' request window is 5 minutes.
+        # Long enough for a POS's rate-limit wait (the soak's X-Series window is 30 s, soak.py) and a
+        # cycle's retries.
         code = process.wait(timeout=420)
         self.exits[code] += 1
         assert code in (0, 1, -signal.SIGKILL), f"m2pos ended with {code}:\n{process.output()[-3000:]}"

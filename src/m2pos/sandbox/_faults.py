@@ -7,7 +7,8 @@ to requests whose route key (``"METHOD /template"``, e.g. ``"POST /V1/order/{ord
 ``"POST /V1/order/*/invoice"``.
 
 ``run_with_faults`` applies the settings to one ASGI request: latency, then 429 + ``Retry-After``,
-a timeout (hang, then 504), a 500, or — after the handler has committed — a dropped response. Each
+a timeout (hang, then 504), a 500, a slow answer (``slow_ms`` more before processing, still within
+the client's patience), or — after the handler has committed — a dropped response. Each
 sandbox supplies only its own error bodies (``fault_reply``) and its request handler.
 """
 
@@ -24,7 +25,8 @@ from typing import Any, Literal
 
 from starlette.types import Receive, Send
 
-FaultKind = Literal["rate_limit", "timeout", "error", "drop_after_commit"]
+FaultKind = Literal["rate_limit", "timeout", "error", "drop_after_commit"]  # those with a reply
+Fault = FaultKind | Literal["slow"]
 
 
 @dataclass
@@ -38,6 +40,9 @@ class FaultSettings:
     timeout_rate: float = 0.0  # hang before processing (nothing is committed), then 504
     timeout_next: int = 0
     timeout_seconds: float = 30.0
+    slow_rate: float = 0.0  # probability of answering slowly: slow_ms more, then processed as usual
+    slow_next: int = 0
+    slow_ms: int = 1500
     drop_after_commit_rate: float = 0.0  # process and commit, then lose the response
     drop_after_commit_next: int = 0
     drop_mode: str = "abort"  # "abort": cut the connection mid-response; "hang": never answer in time
@@ -90,8 +95,9 @@ class FaultInjector:
         rate = float(getattr(s, f"{kind}_rate"))
         return rate > 0 and self._rng.random() < rate
 
-    def decide(self, route_key: str) -> tuple[FaultKind | None, bool]:
-        """(fault before processing, drop the response after commit) for one request."""
+    def decide(self, route_key: str) -> tuple[Fault | None, bool]:
+        """(fault before processing, drop the response after commit) for one request. A slow answer
+        is processed afterwards, so it may be dropped too."""
         with self._lock:
             s = self.settings
             if s.seed != self._seed_used:
@@ -99,11 +105,15 @@ class FaultInjector:
                 self._rng = random.Random(s.seed)
             if s.route and not fnmatch.fnmatchcase(route_key, s.route):
                 return None, False
-            kinds: tuple[FaultKind, ...] = ("rate_limit", "timeout", "error")
+            kinds: tuple[Fault, ...] = ("rate_limit", "timeout", "error", "slow")
             for kind in kinds:
                 if self._fires(kind):
                     return kind, False
             return None, self._fires("drop_after_commit")
+
+
+# Counted beside the response's own status: how many answers the "slow" fault delayed.
+SLOW_STATUS = "slow"
 
 
 class Counters:
@@ -118,7 +128,7 @@ class Counters:
         with self._lock:
             self._counts[key] = self._counts.get(key, 0) + 1
 
-    def status(self, key: str, status: int) -> None:
+    def status(self, key: str, status: int | str) -> None:
         with self._lock:
             per = self._statuses.setdefault(key, {})
             per[str(status)] = per.get(str(status), 0) + 1
@@ -276,6 +286,9 @@ async def run_with_faults(
     if fault == "error":
         await send_reply(send, counters, key, fault_reply("error"))
         return
+    if fault == "slow":
+        counters.status(key, SLOW_STATUS)
+        await asyncio.sleep(settings.slow_ms / 1000.0)
 
     reply = await handle(await read_body(receive))
 

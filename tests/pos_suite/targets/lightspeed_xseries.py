@@ -35,6 +35,7 @@ class XSeriesTarget:
             "base_url": f"{self.url}/api/",
             "token": self.sandbox.token,
             "requests_per_second": 1000,
+            "rate_limit_window_seconds": self.sandbox.window.window_seconds,
             "lightspeed_xseries": self.options,
         }
 
@@ -95,7 +96,11 @@ class XSeriesTarget:
 
 
 @contextmanager
-def start(directory: Path, options: dict[str, Any]) -> Iterator[XSeriesTarget]:
-    sandbox = XSeriesSandbox(products=5, seed=1)
+def start(
+    directory: Path, options: dict[str, Any], *, window_seconds: float = 300.0
+) -> Iterator[XSeriesTarget]:
+    """``window_seconds`` shortens X-Series' 5-minute request window (same request limit) for runs
+    that would otherwise spend most of their time waiting for it (the soak)."""
+    sandbox = XSeriesSandbox(products=5, seed=1, window_seconds=window_seconds)
     with serve_in_thread(sandbox.app) as url:
         yield XSeriesTarget(sandbox, url, options)
